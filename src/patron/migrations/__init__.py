@@ -1,0 +1,43 @@
+"""Alembic migrations of every package's tables, driven from Python (no alembic.ini)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from alembic import command
+from alembic.autogenerate import compare_metadata
+from alembic.config import Config
+from alembic.migration import MigrationContext
+
+import patron.ingest  # noqa: F401 - importing a package registers its tables
+from patron.storage import Base, normalise_url
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
+metadata = Base.metadata
+
+
+def alembic_config(url: str) -> Config:
+    config = Config()
+    config.set_main_option("script_location", "patron:migrations")
+    config.set_main_option("sqlalchemy.url", normalise_url(url).replace("%", "%%"))
+    return config
+
+
+def upgrade(url: str, revision: str = "head") -> None:
+    """Bring the database at ``url`` to ``revision`` (the newest by default)."""
+    command.upgrade(alembic_config(url), revision)
+
+
+def downgrade(url: str, revision: str) -> None:
+    command.downgrade(alembic_config(url), revision)
+
+
+def schema_drift(engine: Engine) -> list[object]:
+    """The differences between the models and the migrated database (empty when in step)."""
+    with engine.connect() as connection:
+        context = MigrationContext.configure(
+            connection, opts={"compare_type": True, "render_as_batch": True}
+        )
+        return list(compare_metadata(context, metadata))

@@ -1,0 +1,16 @@
+"""Storage shared by every package: the declarative base, column types and engines."""
+
+from patron.storage.base import Base
+from patron.storage.engine import make_engine, make_session_factory, normalise_url
+from patron.storage.types import BigIntPK, JSONDocument, UTCDateTime, utcnow
+
+__all__ = [
+    "Base",
+    "BigIntPK",
+    "JSONDocument",
+    "UTCDateTime",
+    "make_engine",
+    "make_session_factory",
+    "normalise_url",
+    "utcnow",
+]

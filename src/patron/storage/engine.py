@@ -1,0 +1,54 @@
+"""Engines and sessions for the embedded SQLite store and for PostgreSQL."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session, sessionmaker
+
+from patron.storage.types import json_deserializer, json_serializer
+
+
+def normalise_url(url: str) -> str:
+    """Map user-facing URLs onto the drivers Patron ships (psycopg 3 for PostgreSQL)."""
+    parsed = make_url(url)
+    if parsed.drivername in {"postgresql", "postgres"}:
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    return parsed.render_as_string(hide_password=False)
+
+
+def _configure_sqlite(dbapi_connection: Any, _record: Any) -> None:
+    # WAL lets readers run beside the single writer; FULL makes every commit durable before
+    # the tracking API acknowledges it; the busy timeout rides out short write contention.
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=FULL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.close()
+
+
+def make_engine(url: str, *, pool_size: int = 10) -> Engine:
+    """Create an engine for ``url``; for SQLite, make the file's folder if it is missing."""
+    url = normalise_url(url)
+    parsed = make_url(url)
+    options: dict[str, Any] = {
+        "json_serializer": json_serializer,
+        "json_deserializer": json_deserializer,
+    }
+    if parsed.get_backend_name() == "sqlite":
+        if parsed.database and parsed.database != ":memory:":
+            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(url, **options)
+        event.listen(engine, "connect", _configure_sqlite)
+        return engine
+    return create_engine(
+        url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True, **options
+    )
+
+
+def make_session_factory(engine: Engine) -> sessionmaker[Session]:
+    return sessionmaker(engine, expire_on_commit=False)
