@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from patron.cli import db, sources
+from patron.cli import db, imports, sources, world
 
 app = typer.Typer(
     name="patron",
@@ -13,6 +13,8 @@ app = typer.Typer(
 )
 app.add_typer(db.app, name="db")
 app.add_typer(sources.app, name="sources")
+app.add_typer(imports.app, name="import")
+app.add_typer(world.app, name="world")
 
 
 def main() -> None:
