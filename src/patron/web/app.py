@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 from fastapi import FastAPI
 
 import patron
+from patron.web import pages
 from patron.storage import make_engine, make_session_factory
 
 if TYPE_CHECKING:
@@ -43,6 +44,7 @@ def create_app(settings: Settings) -> FastAPI:
 
     app = FastAPI(title="Patron", version=patron.__version__, lifespan=lifespan)
     app.state.services = services
+    app.include_router(pages.router)
 
     @app.get("/health", tags=["operations"])
     def health() -> dict[str, str]:
