@@ -41,6 +41,10 @@ class Settings(BaseSettings):
     ingest_queue_limit: int = 50_000
     ingest_retry_after_seconds: int = 2
     default_phone_region: str = "GB"
+    # An open cart untouched for this long counts as abandoned.
+    cart_abandon_after_minutes: int = 60
+    # How often the worker looks for new events when it has caught up.
+    worker_poll_seconds: float = 1.0
 
     @model_validator(mode="after")
     def _refuse_default_secrets(self) -> Self:

@@ -1,6 +1,9 @@
 """Collection: the Segment-compatible tracking API, write keys, and the importers."""
 
 from patron.ingest import models as _models  # noqa: F401 - registers the tables
+from patron.ingest.carts import SETTLE_TIME as CART_SETTLE_TIME
+from patron.ingest.carts import CartProjection, mark_abandoned_carts, project_carts
+from patron.ingest.money import MoneyError, currency_exponent, to_minor_units
 from patron.ingest.sources import (
     Channel,
     NewSource,
@@ -9,18 +12,30 @@ from patron.ingest.sources import (
     create_source,
     ensure_source,
     list_sources,
+    rotate_write_key,
     source_by_name,
     source_by_write_key,
 )
+from patron.ingest.stats import CollectionStats, collection_stats
 
 __all__ = [
+    "CART_SETTLE_TIME",
+    "CartProjection",
     "Channel",
+    "CollectionStats",
+    "MoneyError",
     "NewSource",
     "SourceExistsError",
     "SourceInfo",
+    "collection_stats",
     "create_source",
+    "currency_exponent",
     "ensure_source",
     "list_sources",
+    "mark_abandoned_carts",
+    "project_carts",
+    "rotate_write_key",
     "source_by_name",
     "source_by_write_key",
+    "to_minor_units",
 ]

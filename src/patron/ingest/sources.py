@@ -93,6 +93,19 @@ def ensure_source(session: Session, name: str, channel: Channel) -> SourceInfo:
     return create_source(session, name, channel).source
 
 
+def rotate_write_key(session: Session, name: str) -> NewSource:
+    """Give the source a new write key (the old one stops working); raises LookupError."""
+    source = session.scalar(select(Source).where(Source.name == name))
+    if source is None:
+        msg = f"no source named {name!r}"
+        raise LookupError(msg)
+    write_key = secrets.token_urlsafe(24)
+    source.write_key_hash = hash_write_key(write_key)
+    source.write_key_hint = write_key[:6]
+    session.flush()
+    return NewSource(source=_info(source), write_key=write_key)
+
+
 def source_by_name(session: Session, name: str) -> SourceInfo | None:
     source = session.scalar(select(Source).where(Source.name == name))
     return None if source is None else _info(source)

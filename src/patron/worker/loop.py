@@ -1,0 +1,78 @@
+"""The worker loop, embedded in ``patron serve`` or run alone by ``patron worker``."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import TYPE_CHECKING
+
+from sqlalchemy.exc import OperationalError
+
+from patron import ingest
+from patron.storage import make_engine, make_session_factory, utcnow
+
+if TYPE_CHECKING:
+    import threading
+
+    from sqlalchemy.orm import Session, sessionmaker
+
+    from patron.settings import Settings
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class WorkerPass:
+    events_read: int
+    carts_changed: int
+    carts_abandoned: int
+
+
+def run_once(
+    sessions: sessionmaker[Session],
+    settings: Settings,
+    *,
+    settle: timedelta = ingest.CART_SETTLE_TIME,
+) -> WorkerPass:
+    """Project every settled event not yet projected, then sweep abandoned carts."""
+    events_read = carts_changed = 0
+    while True:
+        with sessions() as session, session.begin():
+            step = ingest.project_carts(session, settle=settle)
+        events_read += step.events_read
+        carts_changed += step.carts_changed
+        if step.events_read == 0:
+            break
+    with sessions() as session, session.begin():
+        abandoned = ingest.mark_abandoned_carts(
+            session,
+            idle_for=timedelta(minutes=settings.cart_abandon_after_minutes),
+            now=utcnow(),
+        )
+    return WorkerPass(events_read, carts_changed, abandoned)
+
+
+def run_worker(settings: Settings, stop: threading.Event) -> None:
+    """Run passes until ``stop`` is set; a database outage is waited out, not fatal."""
+    engine = make_engine(settings.database_url, pool_size=2)
+    sessions = make_session_factory(engine)
+    try:
+        while not stop.is_set():
+            try:
+                done = run_once(sessions, settings)
+            except OperationalError:
+                logger.exception("database unavailable; the worker retries shortly")
+                stop.wait(settings.worker_poll_seconds * 5)
+                continue
+            if done.events_read:
+                logger.info(
+                    "worker: %d events read, %d carts changed, %d abandoned",
+                    done.events_read,
+                    done.carts_changed,
+                    done.carts_abandoned,
+                )
+            else:
+                stop.wait(settings.worker_poll_seconds)
+    finally:
+        engine.dispose()
