@@ -1,0 +1,67 @@
+"""``patron serve`` and ``patron worker``."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from typing import TYPE_CHECKING
+
+import typer
+import uvicorn
+
+from patron.cli.context import load_settings
+from patron.worker import run_worker
+
+if TYPE_CHECKING:
+    from patron.settings import Settings
+
+
+def serve_forever(settings: Settings, *, workers: int, embedded_worker: bool) -> None:
+    stop = threading.Event()
+    thread = None
+    if embedded_worker:
+        thread = threading.Thread(
+            target=run_worker, args=(settings, stop), name="patron-worker", daemon=True
+        )
+        thread.start()
+    try:
+        uvicorn.run(
+            "patron.web.asgi:app_from_environment",
+            factory=True,
+            host=settings.host,
+            port=settings.port,
+            workers=workers,
+            log_level="info",
+        )
+    finally:
+        stop.set()
+        if thread is not None:
+            thread.join(timeout=10)
+
+
+def serve(
+    host: str | None = typer.Option(None, help="Address to listen on (PATRON_HOST)."),
+    port: int | None = typer.Option(None, help="Port to listen on (PATRON_PORT)."),
+    workers: int = typer.Option(1, help="HTTP worker processes."),
+    embedded_worker: bool = typer.Option(
+        True, help="Also run the event-log worker in this process."
+    ),
+) -> None:
+    """Serve the tracking API, the admin API and the UI."""
+    settings = load_settings()
+    if host is not None:
+        settings.host = host
+    if port is not None:
+        settings.port = port
+    serve_forever(settings, workers=workers, embedded_worker=embedded_worker)
+
+
+def worker() -> None:
+    """Run the event-log worker alone (any number of them against one PostgreSQL)."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    settings = load_settings()
+    stop = threading.Event()
+    try:
+        run_worker(settings, stop)
+    except KeyboardInterrupt:
+        stop.set()
