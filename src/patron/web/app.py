@@ -7,10 +7,11 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
 
 import patron
-from patron.web import pages
 from patron.storage import make_engine, make_session_factory
+from patron.web import pages
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
@@ -45,6 +46,7 @@ def create_app(settings: Settings) -> FastAPI:
     app = FastAPI(title="Patron", version=patron.__version__, lifespan=lifespan)
     app.state.services = services
     app.include_router(pages.router)
+    app.mount("/static", StaticFiles(directory=pages.STATIC_DIR), name="static")
 
     @app.get("/health", tags=["operations"])
     def health() -> dict[str, str]:

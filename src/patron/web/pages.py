@@ -1,7 +1,70 @@
-"""The admin UI's first page and the operational endpoints."""
+"""The admin UI's landing page and the first admin API endpoints."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+import dataclasses
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse
+from fastapi.templating import Jinja2Templates
+
+import patron
+from patron import ingest
+
+if TYPE_CHECKING:
+    from patron.web.app import AppServices
+
+TEMPLATES = Jinja2Templates(directory=Path(__file__).parent / "templates")
+STATIC_DIR = Path(__file__).parent / "static"
 
 router = APIRouter()
+
+
+def _services(request: Request) -> AppServices:
+    services: AppServices = request.app.state.services
+    return services
+
+
+@router.get("/", response_class=HTMLResponse, include_in_schema=False)
+def landing(request: Request) -> HTMLResponse:
+    services = _services(request)
+    with services.sessions() as session:
+        stats = ingest.collection_stats(session)
+        sources = ingest.list_sources(session)
+    base_url = str(request.base_url).rstrip("/")
+    return TEMPLATES.TemplateResponse(
+        request,
+        "landing.html",
+        {
+            "version": patron.__version__,
+            "stats": stats,
+            "sources": sources,
+            "base_url": base_url,
+            "environment": services.settings.environment.value,
+        },
+    )
+
+
+@router.get("/api/stats", tags=["admin"])
+def stats(request: Request) -> dict[str, int]:
+    """Counts of everything collected so far."""
+    with _services(request).sessions() as session:
+        return dataclasses.asdict(ingest.collection_stats(session))
+
+
+@router.get("/api/sources", tags=["admin"])
+def sources(request: Request) -> list[dict[str, Any]]:
+    """The sources; their write keys are never shown again, only the first characters."""
+    with _services(request).sessions() as session:
+        return [
+            {
+                "id": source.id,
+                "name": source.name,
+                "channel": source.channel.value,
+                "default_region": source.default_region,
+                "key_hint": source.write_key_hint,
+            }
+            for source in ingest.list_sources(session)
+        ]
