@@ -41,3 +41,12 @@ def schema_drift(engine: Engine) -> list[object]:
             connection, opts={"compare_type": True, "render_as_batch": True}
         )
         return list(compare_metadata(context, metadata))
+
+
+def new_revision(url: str, message: str) -> str:
+    """Autogenerate a migration script for what the models add; returns its path."""
+    script = command.revision(alembic_config(url), message=message, autogenerate=True)
+    if script is None or isinstance(script, list):
+        msg = "alembic produced no single revision"
+        raise RuntimeError(msg)
+    return str(script.path)
