@@ -3,6 +3,15 @@
 from patron.ingest import models as _models  # noqa: F401 - registers the tables
 from patron.ingest.carts import SETTLE_TIME as CART_SETTLE_TIME
 from patron.ingest.carts import CartProjection, mark_abandoned_carts, project_carts
+from patron.ingest.event_log import FailedMessage, append_events, record_failed_events
+from patron.ingest.messages import (
+    MAX_BATCH_BYTES,
+    MAX_BATCH_EVENTS,
+    MAX_EVENT_BYTES,
+    EventRow,
+    MessageError,
+    normalise_message,
+)
 from patron.ingest.money import MoneyError, currency_exponent, to_minor_units
 from patron.ingest.sources import (
     Channel,
@@ -20,20 +29,29 @@ from patron.ingest.stats import CollectionStats, collection_stats
 
 __all__ = [
     "CART_SETTLE_TIME",
+    "MAX_BATCH_BYTES",
+    "MAX_BATCH_EVENTS",
+    "MAX_EVENT_BYTES",
     "CartProjection",
     "Channel",
     "CollectionStats",
+    "EventRow",
+    "FailedMessage",
+    "MessageError",
     "MoneyError",
     "NewSource",
     "SourceExistsError",
     "SourceInfo",
+    "append_events",
     "collection_stats",
     "create_source",
     "currency_exponent",
     "ensure_source",
     "list_sources",
     "mark_abandoned_carts",
+    "normalise_message",
     "project_carts",
+    "record_failed_events",
     "rotate_write_key",
     "source_by_name",
     "source_by_write_key",
