@@ -10,8 +10,9 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 import patron
+from patron import ingest
 from patron.storage import make_engine, make_session_factory
-from patron.web import pages
+from patron.web import pages, tracking
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
@@ -29,23 +30,46 @@ class AppServices:
     settings: Settings
     engine: Engine
     sessions: sessionmaker[Session]
+    writer: ingest.EventWriter
+    collector: ingest.Collector
+
+
+# SQLite takes one writer at a time; PostgreSQL commits several groups of events in parallel.
+POSTGRES_EVENT_WRITERS = 3
 
 
 def create_app(settings: Settings) -> FastAPI:
     """Build the application for ``settings``; the database must be migrated already."""
     engine = make_engine(settings.database_url)
-    services = AppServices(settings=settings, engine=engine, sessions=make_session_factory(engine))
+    sessions = make_session_factory(engine)
+    writer = ingest.EventWriter(
+        engine,
+        threads=1 if settings.is_sqlite else POSTGRES_EVENT_WRITERS,
+        queue_limit=settings.ingest_queue_limit,
+    )
+    services = AppServices(
+        settings=settings,
+        engine=engine,
+        sessions=sessions,
+        writer=writer,
+        collector=ingest.Collector(sessions, writer),
+    )
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        writer.start()
         try:
             yield
         finally:
+            writer.stop()
             engine.dispose()
 
     app = FastAPI(title="Patron", version=patron.__version__, lifespan=lifespan)
     app.state.services = services
     app.include_router(pages.router)
+    app.include_router(tracking.router)
+    app.include_router(tracking.failed_events_router)
+    app.add_middleware(tracking.TrackingCORSMiddleware)
     app.mount("/static", StaticFiles(directory=pages.STATIC_DIR), name="static")
 
     @app.get("/health", tags=["operations"])
