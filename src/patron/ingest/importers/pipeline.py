@@ -1,0 +1,213 @@
+"""The streaming import of one file: read a row, check it, write it with its chunk.
+
+Rows are read one at a time and written in chunks, each chunk in its own transaction, so a
+file of any size imports in the same memory and an interruption keeps every committed chunk
+(importing the file again picks up the rest, since unchanged rows are skipped).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, tzinfo
+from pathlib import Path
+from time import perf_counter
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from sqlalchemy.exc import DataError, IntegrityError
+
+from patron.ingest.importers.readers import RecordReader, detect_format
+from patron.ingest.importers.report import (
+    ChunkOutcome,
+    FileFormat,
+    ImportFileError,
+    ImportKind,
+    ImportProgress,
+    ImportSummary,
+    NoProgress,
+    Tally,
+)
+from patron.ingest.importers.values import InvalidRowError
+from patron.ingest.importers.writing import Scratch
+from patron.ingest.sources import Channel, ensure_source, source_by_name
+from patron.storage import utcnow
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+    from sqlalchemy import Connection
+    from sqlalchemy.orm import Session, sessionmaker
+
+    from patron.ingest.sources import SourceInfo
+
+DEFAULT_CHUNK_SIZE = 2_000
+DEFAULT_MAX_ERRORS = 20
+
+Item = TypeVar("Item")
+
+
+@dataclass(frozen=True, slots=True)
+class ImportContext:
+    """What every row of one import shares: its source, its clock and its scratch tables."""
+
+    source: SourceInfo
+    file_format: FileFormat
+    now: datetime
+    zone: tzinfo
+    scratch: Scratch
+
+
+class RowImporter(Protocol[Item]):
+    """Reads and writes one kind of row (customers, orders...)."""
+
+    # Lower-case standard column names → their spelling; and those a CSV header must have.
+    columns: Mapping[str, str]
+    required: tuple[str, ...]
+
+    def parse(self, values: Mapping[str, Any]) -> Item:
+        """The row checked and converted; raises InvalidRowError saying what is wrong."""
+
+    def write(self, connection: Connection, rows: list[tuple[int, Item]]) -> ChunkOutcome:
+        """Write a chunk of parsed rows (line, item) inside the caller's transaction."""
+
+
+class ImporterFactory(Protocol):
+    def __call__(self, context: ImportContext) -> RowImporter[Any]: ...
+
+
+def zone_named(name: str | tzinfo | None) -> tzinfo:
+    """The time zone for times written without an offset (UTC unless named)."""
+    if name is None:
+        return UTC
+    if isinstance(name, tzinfo):
+        return name
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        msg = f"unknown time zone {name!r} (use a name such as Europe/Prague)"
+        raise ValueError(msg) from None
+
+
+def resolve_source(
+    session_factory: sessionmaker[Session], name: str, channel: Channel | None
+) -> SourceInfo:
+    """The source called ``name``; created with ``channel`` if it does not exist yet."""
+    with session_factory() as session, session.begin():
+        found = source_by_name(session, name)
+        if found is None:
+            if channel is None:
+                msg = f"there is no source named {name!r}: give its channel to create it"
+                raise ImportFileError(msg)
+            return ensure_source(session, name, channel)
+    if channel is not None and found.channel is not channel:
+        msg = (
+            f"source {name!r} is a {found.channel.value} source, not {channel.value}: "
+            "leave the channel out or name another source"
+        )
+        raise ImportFileError(msg)
+    return found
+
+
+def run_import(
+    session_factory: sessionmaker[Session],
+    importer_factory: ImporterFactory,
+    kind: ImportKind,
+    path: Path,
+    *,
+    source: SourceInfo,
+    file_format: FileFormat | None,
+    zone: tzinfo,
+    progress: ImportProgress | None,
+    max_errors: int,
+    chunk_size: int,
+) -> ImportSummary:
+    """Import one file of ``kind`` for ``source``. Raises ImportFileError if it is unreadable."""
+    progress = progress or NoProgress()
+    started = perf_counter()
+    file_format = detect_format(path, file_format)
+    tally = Tally(max_errors=max_errors)
+    with session_factory() as session:
+        engine = session.get_bind().engine
+    with engine.connect() as connection:
+        scratch = Scratch(connection)
+        scratch.create()
+        try:
+            importer = importer_factory(
+                ImportContext(
+                    source=source,
+                    file_format=file_format,
+                    now=utcnow(),
+                    zone=zone,
+                    scratch=scratch,
+                )
+            )
+            with RecordReader(
+                path, file_format, columns=importer.columns, required=importer.required
+            ) as reader:
+                progress.file_started(path, kind, reader.total_bytes)
+                pending: list[tuple[int, Any]] = []
+                for record in reader.records():
+                    tally.rows_read += 1
+                    if record.error is not None:
+                        tally.reject(record.line, record.error)
+                        continue
+                    try:
+                        pending.append((record.line, importer.parse(record.values)))
+                    except InvalidRowError as rejection:
+                        tally.reject(record.line, str(rejection))
+                        continue
+                    if len(pending) >= chunk_size:
+                        _write_chunk(connection, importer, pending, tally)
+                        pending = []
+                        progress.bytes_read(reader.bytes_done)
+                _write_chunk(connection, importer, pending, tally)
+                progress.bytes_read(reader.total_bytes)
+        finally:
+            if connection.in_transaction():
+                connection.rollback()
+            scratch.drop()
+    summary = ImportSummary(
+        kind=kind,
+        path=str(path),
+        source=source.name,
+        format=file_format,
+        rows_read=tally.rows_read,
+        inserted=tally.inserted,
+        updated=tally.updated,
+        unchanged=tally.unchanged,
+        rejected=tally.rejected,
+        errors=tuple(tally.first_errors()),
+        placeholders_created=tally.placeholders_created,
+        lines_written=tally.lines_written,
+        seconds=perf_counter() - started,
+    )
+    progress.file_finished(summary)
+    return summary
+
+
+def _write_chunk(
+    connection: Connection,
+    importer: RowImporter[Any],
+    rows: list[tuple[int, Any]],
+    tally: Tally,
+) -> None:
+    if not rows:
+        return
+    try:
+        with connection.begin():
+            outcome = importer.write(connection, rows)
+    except (DataError, IntegrityError) as error:
+        # Rows are checked before they are written, so this is rare (a value the database
+        # still refuses): find the rows at fault by writing the chunk one row at a time.
+        if len(rows) == 1:
+            reason = str(error.orig or error).splitlines()[0]
+            tally.reject(rows[0][0], f"the database refused the row: {reason}")
+            return
+        for row in rows:
+            _write_chunk(connection, importer, [row], tally)
+        return
+    tally.add(outcome)
+
+
+def as_path(path: Path | str) -> Path:
+    return path if isinstance(path, Path) else Path(path)
