@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections import deque
-from concurrent.futures import Future
+from concurrent.futures import Future, InvalidStateError
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -68,6 +68,18 @@ def _is_transient(error: BaseException) -> bool:
     return False
 
 
+def _resolve(future: Future[None], error: BaseException | None = None) -> None:
+    # A request that gave up waiting (its client went away) has cancelled its future; its
+    # events are committed all the same, and a retry of them will be deduplicated.
+    try:
+        if error is None:
+            future.set_result(None)
+        else:
+            future.set_exception(error)
+    except InvalidStateError:
+        pass
+
+
 class EventWriter:
     """Writes submitted events to the event log in group commits on background threads."""
 
@@ -91,7 +103,12 @@ class EventWriter:
 
     @property
     def pending_events(self) -> int:
+        """Events submitted and not yet taken by a writer thread."""
         return self._pending_events
+
+    @property
+    def thread_count(self) -> int:
+        return self._thread_count
 
     def start(self) -> None:
         with self._condition:
@@ -164,8 +181,7 @@ class EventWriter:
             except BaseException as error:  # every waiting request must hear of it
                 log.exception("the event writer failed")
                 for submission in group:
-                    if not submission.future.done():
-                        submission.future.set_exception(error)
+                    _resolve(submission.future, error)
 
     def _write(self, group: list[_Submission]) -> None:
         try:
@@ -182,10 +198,10 @@ class EventWriter:
                 except SQLAlchemyError as single_error:
                     self._fail([submission], single_error)
                 else:
-                    submission.future.set_result(None)
+                    _resolve(submission.future)
             return
         for submission in group:
-            submission.future.set_result(None)
+            _resolve(submission.future)
 
     def _commit(self, group: list[_Submission]) -> None:
         rows = [row for submission in group for row in submission.rows]
@@ -205,4 +221,4 @@ class EventWriter:
             log.error("the event log refused a write: %s", error)
             failure = error
         for submission in group:
-            submission.future.set_exception(failure)
+            _resolve(submission.future, failure)
