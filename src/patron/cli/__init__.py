@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from patron.cli import db, imports, serve, sources, stats, world
+from patron.cli import db, events, imports, serve, sources, stats, world
 
 app = typer.Typer(
     name="patron",
@@ -15,6 +15,7 @@ app.add_typer(db.app, name="db")
 app.add_typer(sources.app, name="sources")
 app.add_typer(imports.app, name="import")
 app.add_typer(world.app, name="world")
+app.add_typer(events.app, name="events")
 app.command()(serve.serve)
 app.command()(serve.worker)
 app.command()(stats.stats)
