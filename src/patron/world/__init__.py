@@ -1,1 +1,39 @@
-"""A deterministic synthetic retail world with ground truth, for the demo, tests and benchmarks."""
+"""A deterministic synthetic retail world with ground truth, for the demo, tests and benchmarks.
+
+``generate_world(directory, customers=N, seed=S)`` writes what a UK department store's
+channels deliver (store receipts, an e-shop, its web analytics, a mobile app, a loyalty CRM)
+in Patron's import formats, with ``truth.csv`` naming the real person behind every customer
+record and ``manifest.json`` listing every file with its kind, source and channel.
+"""
+
+from patron.world.generate import (
+    MANIFEST_FORMAT,
+    MANIFEST_NAME,
+    SOURCES,
+    WorldError,
+    WorldFile,
+    WorldSource,
+    WorldSummary,
+    generate_world,
+)
+from patron.world.mess import MESS_TAGS
+from patron.world.shopping import STORES, CustomerType
+from patron.world.timeline import CURRENCY, HISTORY_END, HISTORY_START, REGION
+
+__all__ = [
+    "CURRENCY",
+    "HISTORY_END",
+    "HISTORY_START",
+    "MANIFEST_FORMAT",
+    "MANIFEST_NAME",
+    "MESS_TAGS",
+    "REGION",
+    "SOURCES",
+    "STORES",
+    "CustomerType",
+    "WorldError",
+    "WorldFile",
+    "WorldSource",
+    "WorldSummary",
+    "generate_world",
+]
