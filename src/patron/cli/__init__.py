@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from patron.cli import db, events, imports, serve, sources, stats, world
+from patron.cli import db, demo, events, imports, serve, sources, stats, world
 
 app = typer.Typer(
     name="patron",
@@ -19,6 +19,7 @@ app.add_typer(events.app, name="events")
 app.command()(serve.serve)
 app.command()(serve.worker)
 app.command()(stats.stats)
+app.command()(demo.demo)
 
 
 def main() -> None:
