@@ -31,3 +31,18 @@ def test_landing_page_renders_without_outside_requests(
     assert background == "rgb(29, 36, 48)"
     assert requested
     assert all(url.startswith(live_server.url) for url in requested), requested
+
+
+def test_api_docs_load_their_assets_from_patron(live_server: LiveServer) -> None:
+    requested: list[str] = []
+
+    with chromium() as browser:
+        page = browser.new_page()
+        page.on("request", lambda request: requested.append(request.url))
+        page.goto(f"{live_server.url}/docs")
+        page.get_by_text("/v1/track", exact=True).first.wait_for(timeout=15_000)
+        title = page.locator(".information-container .title").inner_text()
+
+    assert title.startswith("Patron")
+    assert any(url.endswith("swagger-ui-bundle.js") for url in requested)
+    assert all(url.startswith(live_server.url) for url in requested), requested

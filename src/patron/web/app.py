@@ -6,8 +6,8 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
+from fastapi_offline import FastAPIOffline
 
 import patron
 from patron import ingest
@@ -17,6 +17,7 @@ from patron.web import pages, tracking
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
 
+    from fastapi import FastAPI
     from sqlalchemy import Engine
     from sqlalchemy.orm import Session, sessionmaker
 
@@ -64,7 +65,8 @@ def create_app(settings: Settings) -> FastAPI:
             writer.stop()
             engine.dispose()
 
-    app = FastAPI(title="Patron", version=patron.__version__, lifespan=lifespan)
+    # FastAPIOffline serves the Swagger UI and ReDoc assets itself: no CDN at run time.
+    app = FastAPIOffline(title="Patron", version=patron.__version__, lifespan=lifespan)
     app.state.services = services
     app.include_router(pages.router)
     app.include_router(tracking.router)
