@@ -15,6 +15,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any, Final
 
 import orjson
@@ -62,7 +63,22 @@ class EventRow:
 
 def isoformat(moment: datetime) -> str:
     """A UTC time the way Segment writes it: ISO 8601 with a ``Z``."""
-    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
+    if moment.tzinfo is not UTC:
+        moment = moment.astimezone(UTC)
+    return moment.isoformat()[:-6] + "Z"
+
+
+@lru_cache(maxsize=64)
+def _batch_time(value: str) -> tuple[datetime, str]:
+    # A batch's sentAt and a request's receivedAt are shared by all its messages: parse and
+    # format them once.
+    moment = parse_timestamp(value, "sentAt")
+    return moment, isoformat(moment)
+
+
+@lru_cache(maxsize=64)
+def _received_text(moment: datetime) -> str:
+    return isoformat(moment)
 
 
 def parse_timestamp(value: object, where: str) -> datetime:
@@ -75,6 +91,8 @@ def parse_timestamp(value: object, where: str) -> datetime:
     except ValueError:
         msg = f"{where} is not an ISO 8601 date-time: {value[:64]!r}"
         raise MessageError(msg) from None
+    if moment.tzinfo is UTC:
+        return moment
     if moment.tzinfo is None:
         return moment.replace(tzinfo=UTC)
     return moment.astimezone(UTC)
@@ -99,6 +117,8 @@ def _kind(value: object) -> str:
 def _identifier(message: dict[str, Any], key: str) -> str | None:
     """An id field as a string (numbers are accepted, as Segment does); empty means absent."""
     value = message.get(key)
+    if value.__class__ is str and 0 < len(value) <= MAX_ID_LENGTH:
+        return value
     if value is None or value == "":
         return None
     if isinstance(value, str):
@@ -163,7 +183,7 @@ def normalise_message(
     if not isinstance(raw, dict):
         msg = f"a message must be a JSON object, got {_kind(raw)}"
         raise MessageError(msg)
-    message: dict[str, Any] = dict(raw)
+    message: dict[str, Any] = raw.copy()
     message.pop("writeKey", None)
 
     kind = message_type if message_type is not None else message.get("type")
@@ -210,7 +230,7 @@ def normalise_message(
 
     for key in _OBJECT_FIELDS:
         value = message.get(key)
-        if value is not None and not isinstance(value, dict):
+        if value is not None and value.__class__ is not dict and not isinstance(value, dict):
             msg = f"{key} must be a JSON object, got {_kind(value)}"
             raise MessageError(msg)
 
@@ -226,7 +246,12 @@ def normalise_message(
     if sent_raw is None and sent_at is not None:
         sent_raw = sent_at
         message["sentAt"] = sent_at
-    sent = None if sent_raw is None else parse_timestamp(sent_raw, "sentAt")
+    if sent_raw is None:
+        sent = None
+    elif sent_raw.__class__ is str:
+        sent = _batch_time(sent_raw)[0]
+    else:
+        sent = parse_timestamp(sent_raw, "sentAt")
     original_raw = message.get("timestamp")
     if original_raw is None:
         timestamp = received_at
@@ -239,7 +264,7 @@ def normalise_message(
             msg = "timestamp and sentAt are too far apart"
             raise MessageError(msg) from None
     message["timestamp"] = isoformat(timestamp)
-    message["receivedAt"] = isoformat(received_at)
+    message["receivedAt"] = _received_text(received_at)
 
     payload_json = orjson.dumps(message)
     if len(payload_json) > MAX_EVENT_BYTES + _ADDED_FIELDS_ALLOWANCE:
@@ -365,47 +390,70 @@ ECOMMERCE_EVENTS: Final[dict[str, dict[str, str]]] = {
 }
 
 
-def _is_number(value: object) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool)
+_NONE = type(None)
+# The JSON types each kind allows (null counts as absent); bool is not a number here.
+_TYPES: Final[dict[str, frozenset[type]]] = {
+    _ID: frozenset({str, int, float, _NONE}),
+    _TEXT: frozenset({str, _NONE}),
+    _NUMBER: frozenset({int, float, _NONE}),
+    _INTEGER: frozenset({int, float, _NONE}),
+    _CURRENCY: frozenset({str, _NONE}),
+    _PRODUCTS: frozenset({list, _NONE}),
+}
+_REFINED: Final = (_INTEGER, _CURRENCY, _PRODUCTS)
 
 
-def _check(kind: str, value: object, where: str) -> None:
-    if kind == _NUMBER:
-        ok = _is_number(value)
-    elif kind == _ID:
-        ok = isinstance(value, str) or _is_number(value)
-    elif kind == _TEXT:
-        ok = isinstance(value, str)
-    elif kind == _INTEGER:
-        ok = _is_number(value) and float(value).is_integer()  # type: ignore[arg-type]
-    elif kind == _CURRENCY:
-        ok = isinstance(value, str) and len(value) == 3 and value.isascii() and value.isalpha()
-    else:
-        if not isinstance(value, list):
-            msg = f"{where} must be {kind}, got {_kind(value)}"
-            raise MessageError(msg)
-        for index, product in enumerate(value):
-            _check_properties(_PRODUCT, product, f"{where}[{index}]")
-        return
-    if not ok:
-        shown = f" ({value!r})" if isinstance(value, str) else ""
-        msg = f"{where} must be {kind}, got {_kind(value)}{shown}"
-        raise MessageError(msg[:300])
+def _rules(spec: dict[str, str]) -> tuple[dict[str, frozenset[type]], tuple[tuple[str, str], ...]]:
+    """Per property, the allowed types; and the properties that need more than a type check."""
+    return (
+        {key: _TYPES[kind] for key, kind in spec.items()},
+        tuple((key, kind) for key, kind in spec.items() if kind in _REFINED),
+    )
 
 
-def _check_properties(spec: dict[str, str], properties: object, where: str) -> None:
+_PRODUCT_RULES: Final = _rules(_PRODUCT)
+_EVENT_RULES: Final = {event: _rules(spec) for event, spec in ECOMMERCE_EVENTS.items()}
+
+
+def _refuse(kind: str, value: object, where: str) -> MessageError:
+    shown = f" ({value!r})" if isinstance(value, str) else ""
+    return MessageError(f"{where} must be {kind}, got {_kind(value)}{shown}"[:300])
+
+
+def _check_properties(
+    rules: tuple[dict[str, frozenset[type]], tuple[tuple[str, str], ...]],
+    properties: object,
+    where: str,
+) -> None:
     if not isinstance(properties, dict):
         msg = f"{where} must be an object, got {_kind(properties)}"
         raise MessageError(msg)
-    for key, kind in spec.items():
+    types, refined = rules
+    # One pass over the properties with a set look-up each: this runs for most events of an
+    # e-shop, so it must cost little more than reading them.
+    for key, value in properties.items():
+        allowed = types.get(key)
+        if allowed is not None and value.__class__ not in allowed:
+            kind = next(k for k, t in _TYPES.items() if t is allowed)
+            raise _refuse(kind, value, f"{where}.{key}")
+    for key, kind in refined:
         value = properties.get(key)
-        if value is not None:
-            _check(kind, value, f"{where}.{key}")
+        if value is None:
+            continue
+        if kind == _INTEGER:
+            if value.__class__ is float and not value.is_integer():
+                raise _refuse(kind, value, f"{where}.{key}")
+        elif kind == _CURRENCY:
+            if not (len(value) == 3 and value.isascii() and value.isalpha()):
+                raise _refuse(kind, value, f"{where}.{key}")
+        else:
+            for index, product in enumerate(value):
+                _check_properties(_PRODUCT_RULES, product, f"{where}.{key}[{index}]")
 
 
 def check_ecommerce_properties(event: str, properties: object) -> None:
     """Check the spec'd property types of an e-commerce event; other events pass as they are."""
-    spec = ECOMMERCE_EVENTS.get(event)
-    if spec is None or properties is None:
+    rules = _EVENT_RULES.get(event)
+    if rules is None or properties is None:
         return
-    _check_properties(spec, properties, "properties")
+    _check_properties(rules, properties, "properties")
