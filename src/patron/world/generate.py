@@ -100,7 +100,8 @@ class WorldSummary:
 
     @property
     def rows(self) -> int:
-        return sum(file.rows for file in self.files)
+        """Rows written, counting a file listed for several sources once."""
+        return sum({file.path: file.rows for file in self.files}.values())
 
 
 class WorldError(ValueError):
@@ -108,17 +109,27 @@ class WorldError(ValueError):
 
 
 def generate_world(
-    directory: Path, *, customers: int, seed: int, workers: int | None = None
+    directory: Path,
+    *,
+    customers: int,
+    seed: int,
+    workers: int | None = None,
+    shard_size: int = SHARD_SIZE,
 ) -> WorldSummary:
     """Write a world of ``customers`` people into ``directory``; same seed, same bytes.
 
-    Worlds larger than one shard are lived by up to ``workers`` processes (default: one per
-    core); the bytes do not depend on how many. Raises WorldError if ``customers`` is not
-    positive or the directory cannot be written. Files already in the directory with the
-    world's names are replaced; others are left alone.
+    People are lived in shards of ``shard_size`` (each with its own random stream, so the
+    shard size is part of what the seed means: keep the default); worlds of several shards
+    are lived by up to ``workers`` processes (default: one per core), and the bytes do not
+    depend on how many. Raises WorldError if ``customers`` or ``shard_size`` is not positive
+    or the directory cannot be written. Files already in the directory with the world's
+    names are replaced; others are left alone.
     """
     if customers <= 0:
         msg = f"the number of customers must be positive, not {customers}"
+        raise WorldError(msg)
+    if shard_size <= 0:
+        msg = f"the shard size must be positive, not {shard_size}"
         raise WorldError(msg)
     try:
         directory.mkdir(parents=True, exist_ok=True)
@@ -130,7 +141,7 @@ def generate_world(
         msg = f"cannot write the world into {directory}: {error.strerror or error}"
         raise WorldError(msg) from error
     try:
-        results = _run_shards(spool_root, customers, seed, workers)
+        results = _run_shards(spool_root, customers, seed, workers, shard_size)
         return _write_files(directory, spool_root, customers, seed, results)
     except OSError as error:
         msg = f"cannot write the world into {directory}: {error.strerror or error}"
@@ -139,8 +150,10 @@ def generate_world(
         shutil.rmtree(spool_root, ignore_errors=True)
 
 
-def _shard_tasks(spool_root: Path, customers: int, seed: int) -> Iterator[ShardTask]:
-    """People in shards of SHARD_SIZE (one more when a household straddles the boundary).
+def _shard_tasks(
+    spool_root: Path, customers: int, seed: int, shard_size: int
+) -> Iterator[ShardTask]:
+    """People in shards of ``shard_size`` (one more when a household straddles the edge).
 
     People are made here, in one process, so that no two of them share an email address
     unless the world means them to.
@@ -153,18 +166,18 @@ def _shard_tasks(spool_root: Path, customers: int, seed: int) -> Iterator[ShardT
         household = factory.household(index, room=customers - index)
         batch.extend(household)
         index += len(household)
-        if len(batch) >= SHARD_SIZE or index >= customers:
-            yield ShardTask(seed, customers, shard, spool_root, tuple(batch))
+        if len(batch) >= shard_size or index >= customers:
+            yield ShardTask(seed, customers, shard, shard_size, spool_root, tuple(batch))
             batch = []
             shard += 1
 
 
 def _run_shards(
-    spool_root: Path, customers: int, seed: int, workers: int | None
+    spool_root: Path, customers: int, seed: int, workers: int | None, shard_size: int
 ) -> list[ShardResult]:
-    shards = -(-customers // SHARD_SIZE)
+    shards = -(-customers // shard_size)
     processes = min(shards, workers or os.cpu_count() or 1)
-    tasks = _shard_tasks(spool_root, customers, seed)
+    tasks = _shard_tasks(spool_root, customers, seed, shard_size)
     # Forked workers need nothing from the caller's main module (spawned ones would import it
     # again, which breaks scripts without a ``__main__`` guard); without fork, one process.
     if processes <= 1 or "fork" not in multiprocessing.get_all_start_methods():

@@ -142,7 +142,8 @@ class Ids:
         offsets = random.Random(f"{seed}:ids")  # noqa: S311 - a simulation, not a secret
         sequences = {}
         for name, (prefix, digits, per_person) in _ID_FORMATS.items():
-            capacity = shard_size * per_person
+            # A shard holds one person more than its size when a household straddles its end.
+            capacity = (shard_size + 1) * per_person
             sequences[name] = IdSequence(
                 prefix, digits, offsets.randrange(10**digits), shard * capacity, capacity
             )
@@ -630,8 +631,13 @@ class Lives:
             if purchase is None:
                 web.web_browse(cookie, visit.at, self._month(visit.at), habits.departments)
             elif account is None:
+                # A guest checks out in a browser where no one is logged in (or a private one).
+                guest = next((c for c in cookies if c.user_id is None), None)
+                if guest is None:
+                    guest = web.cookie()
+                    cookies.append(guest)
                 web.web_order(
-                    cookie, purchase, visit.order_id, user_id=None, traits={"email": visit.email}
+                    guest, purchase, visit.order_id, user_id=None, traits={"email": visit.email}
                 )
             else:
                 traits: dict[str, Any] = {

@@ -25,8 +25,9 @@ if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
 
 FAKER_LOCALE = "en_GB"
-# Mobile numbers: 07 then nine digits, in ranges that are valid UK mobile numbers.
-MOBILE_PREFIXES = ("074", "075", "077", "078", "079")
+# Mobile numbers: 07 then nine digits, in ranges that are valid UK mobile numbers throughout
+# (libphonenumber's metadata; parts of 077, 076 and 079 are not allocated).
+MOBILE_PREFIXES = ("074", "075", "078")
 _MOBILE_SPACE = len(MOBILE_PREFIXES) * 10**8
 # Multiplier of the bijection that spreads person numbers over the mobile number space:
 # coprime with the space's size, so no two people share a number.

@@ -42,6 +42,7 @@ class ShardTask:
     seed: int
     customers: int
     index: int
+    shard_size: int
     root: Path
     people: tuple[Person, ...]
 
@@ -113,7 +114,7 @@ def run_shard(task: ShardTask) -> ShardResult:
         web=web,
         app=app,
         tablets=world.tablets,
-        ids=Ids.for_shard(task.seed, task.index, SHARD_SIZE),
+        ids=Ids.for_shard(task.seed, task.index, task.shard_size),
     )
     for person in task.people:
         lives.live(person)

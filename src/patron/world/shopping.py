@@ -344,6 +344,6 @@ def voucher(
                 code, amount = day.campaign, XMAS_VOUCHER[1]
         else:
             code, amount = day.campaign, subtotal * CAMPAIGN_PERCENT[day.campaign] // 100
-    elif member and subtotal >= LOYALTY_VOUCHER[2] and rng.random() < 0.06:
+    elif member and subtotal >= LOYALTY_VOUCHER[2] and rng.random() < 0.04:
         code, amount = LOYALTY_VOUCHER[0], LOYALTY_VOUCHER[1]
     return code, min(amount, subtotal)
