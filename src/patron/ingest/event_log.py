@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 import orjson
@@ -62,11 +63,13 @@ def _sqlite_time(moment: datetime | None) -> str | None:
     # rows written here and through the ORM compare and sort alike.
     if moment is None:
         return None
-    moment = moment.astimezone(UTC)
-    return (
-        f"{moment.year:04d}-{moment.month:02d}-{moment.day:02d} "
-        f"{moment.hour:02d}:{moment.minute:02d}:{moment.second:02d}.{moment.microsecond:06d}"
-    )
+    if moment.tzinfo is not UTC:
+        moment = moment.astimezone(UTC)
+    return moment.isoformat(" ", "microseconds")[:26]
+
+
+# A request's receivedAt and a batch's sentAt are shared by all their rows.
+_shared_sqlite_time = lru_cache(maxsize=256)(_sqlite_time)
 
 
 def _payload_text(row: EventRow) -> str:
@@ -95,8 +98,8 @@ def append_events(connection_or_session: Connection | Session, rows: Sequence[Ev
                 row.previous_id,
                 row.group_id,
                 _sqlite_time(row.timestamp),
-                _sqlite_time(row.sent_at),
-                _sqlite_time(row.received_at),
+                _shared_sqlite_time(row.sent_at),
+                _shared_sqlite_time(row.received_at),
                 _payload_text(row),
             )
             for row in rows
