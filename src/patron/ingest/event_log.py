@@ -1,10 +1,10 @@
 """The event log: append-only, idempotent on ``(source_id, message_id)``.
 
-Rows go in with one ``executemany`` of ``INSERT ... ON CONFLICT DO NOTHING`` on the driver's
-cursor: an SDK that retries a batch it already delivered adds nothing, and no row is ever
-updated. The statement is written per dialect and the values are bound as the driver wants
-them, because building the insert through SQLAlchemy's type layer costs more per row than
-the insert itself on the hot path (the payload is already serialised by
+Rows go in with ``INSERT ... ON CONFLICT DO NOTHING``: an SDK that retries a batch it already
+delivered adds nothing, and no row is ever updated. The statement is written per dialect (a
+multi-row ``VALUES`` on SQLite, ``unnest`` of one array per column on PostgreSQL) and the values
+are bound as the driver wants them, because building the insert through SQLAlchemy's type layer
+costs more per row than the insert itself on the hot path (the payload is already serialised by
 ``normalise_message``).
 """
 
@@ -30,15 +30,28 @@ _COLUMNS = (
     "source_id, message_id, type, name, user_id, anonymous_id, previous_id, group_id, "
     "timestamp, sent_at, received_at, payload"
 )
-_SQLITE_INSERT = (
-    f"INSERT INTO events ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "  # noqa: S608 - constant text
-    "ON CONFLICT (source_id, message_id) DO NOTHING"
-)
+# SQLite: multi-row VALUES, so that the driver steps (and lets go of the GIL) once per chunk
+# rather than once per row. 250 rows x 12 values stays under SQLite's 32,766 variables.
+_SQLITE_ROWS_PER_STATEMENT = 250
+# PostgreSQL: one statement per group whatever its size, the columns sent as arrays in binary
+# (``%b``): the text form of an array would escape every quote of every JSON payload.
 _POSTGRES_INSERT = (
     f"INSERT INTO events ({_COLUMNS}) "  # noqa: S608 - constant text
-    "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s::jsonb) "
+    "SELECT s, m, ty, n, u, a, pr, g, ts, sa, ra, p::jsonb FROM unnest("
+    "%b::integer[], %b::text[], %b::text[], %b::text[], %b::text[], %b::text[], %b::text[], "
+    "%b::text[], %b::timestamptz[], %b::timestamptz[], %b::timestamptz[], %b::text[]"
+    ") AS t(s, m, ty, n, u, a, pr, g, ts, sa, ra, p) "
     "ON CONFLICT (source_id, message_id) DO NOTHING"
 )
+
+
+@lru_cache(maxsize=8)
+def _sqlite_insert(row_count: int) -> str:
+    values = ", ".join(["(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"] * row_count)
+    return (
+        f"INSERT INTO events ({_COLUMNS}) VALUES {values} "  # noqa: S608 - constant text
+        "ON CONFLICT (source_id, message_id) DO NOTHING"
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,44 +99,54 @@ def append_events(connection_or_session: Connection | Session, rows: Sequence[Ev
         return 0
     connection = _connection(connection_or_session)
     if connection.dialect.name == "sqlite":
-        sql = _SQLITE_INSERT
-        params: list[tuple[Any, ...]] = [
-            (
-                row.source_id,
-                row.message_id,
-                row.type,
-                row.name,
-                row.user_id,
-                row.anonymous_id,
-                row.previous_id,
-                row.group_id,
-                _sqlite_time(row.timestamp),
-                _shared_sqlite_time(row.sent_at),
-                _shared_sqlite_time(row.received_at),
-                _payload_text(row),
+        return _append_sqlite(connection, rows)
+    return _append_postgres(connection, rows)
+
+
+def _append_sqlite(connection: Connection, rows: Sequence[EventRow]) -> int:
+    stored = 0
+    for start in range(0, len(rows), _SQLITE_ROWS_PER_STATEMENT):
+        chunk = rows[start : start + _SQLITE_ROWS_PER_STATEMENT]
+        params: list[Any] = []
+        add = params.extend
+        for row in chunk:
+            add(
+                (
+                    row.source_id,
+                    row.message_id,
+                    row.type,
+                    row.name,
+                    row.user_id,
+                    row.anonymous_id,
+                    row.previous_id,
+                    row.group_id,
+                    _sqlite_time(row.timestamp),
+                    _shared_sqlite_time(row.sent_at),
+                    _shared_sqlite_time(row.received_at),
+                    _payload_text(row),
+                )
             )
-            for row in rows
-        ]
-    else:
-        sql = _POSTGRES_INSERT
-        params = [
-            (
-                row.source_id,
-                row.message_id,
-                row.type,
-                row.name,
-                row.user_id,
-                row.anonymous_id,
-                row.previous_id,
-                row.group_id,
-                row.timestamp,
-                row.sent_at,
-                row.received_at,
-                _payload_text(row),
-            )
-            for row in rows
-        ]
-    result = connection.exec_driver_sql(sql, params)
+        result = connection.exec_driver_sql(_sqlite_insert(len(chunk)), tuple(params))
+        stored += max(result.rowcount, 0)
+    return stored
+
+
+def _append_postgres(connection: Connection, rows: Sequence[EventRow]) -> int:
+    columns = (
+        [row.source_id for row in rows],
+        [row.message_id for row in rows],
+        [row.type for row in rows],
+        [row.name for row in rows],
+        [row.user_id for row in rows],
+        [row.anonymous_id for row in rows],
+        [row.previous_id for row in rows],
+        [row.group_id for row in rows],
+        [row.timestamp for row in rows],
+        [row.sent_at for row in rows],
+        [row.received_at for row in rows],
+        [_payload_text(row) for row in rows],
+    )
+    result = connection.exec_driver_sql(_POSTGRES_INSERT, columns)
     return max(result.rowcount, 0)
 
 
