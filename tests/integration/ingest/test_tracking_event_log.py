@@ -148,3 +148,40 @@ def test_a_failed_message_with_a_nul_character_is_kept_with_it_replaced(
     with sessions() as session:
         kept = session.scalars(select(FailedEvent)).one()
     assert kept.payload == {"type": "track", "event": "a\ufffdb", "userId": "u"}
+
+
+def test_a_message_twice_in_one_append_is_stored_once(sessions: sessionmaker[Session]) -> None:
+    source_id = _source(sessions)
+    row = normalise_message(
+        {"type": "track", "event": "E", "userId": "u", "messageId": "same"},
+        source_id=source_id,
+        received_at=RECEIVED,
+    )
+
+    with sessions.begin() as session:
+        stored = append_events(session, [row, row])
+
+    assert stored == 1
+    with sessions() as session:
+        assert session.scalar(select(func.count()).select_from(Event)) == 1
+
+
+def test_a_large_append_is_split_into_statements_and_stored_whole(
+    sessions: sessionmaker[Session],
+) -> None:
+    source_id = _source(sessions)
+    rows = [
+        normalise_message(
+            {"type": "page", "anonymousId": f"a{i}", "messageId": f"m{i}", "name": "Home"},
+            source_id=source_id,
+            received_at=RECEIVED,
+        )
+        for i in range(1_234)
+    ]
+
+    with sessions.begin() as session:
+        stored = append_events(session, rows)
+
+    assert stored == 1_234
+    with sessions() as session:
+        assert session.scalar(select(func.count()).select_from(Event)) == 1_234
