@@ -8,9 +8,10 @@ garden furniture in summer and hampers at Christmas.
 from __future__ import annotations
 
 import itertools
-from bisect import bisect_right
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
+
+from patron.world.draw import weighted
 
 if TYPE_CHECKING:
     import random
@@ -222,9 +223,7 @@ class Catalogue:
             if department is None
             else self._by_department_month[(department, month)]
         )
-        # bisect on the cumulative weights: what random.choices does, without its overhead.
-        cum = table.cum_weights
-        return table.products[bisect_right(cum, rng.random() * cum[-1], 0, len(cum) - 1)]
+        return weighted(rng, table.products, table.cum_weights)
 
 
 def _table(products: tuple[Product, ...], weights: list[float]) -> _Table:

@@ -12,6 +12,7 @@ import uuid
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from patron.world.draw import below
 from patron.world.timeline import CURRENCY, iso_utc_ms
 from patron.world.writers import dumps
 
@@ -412,7 +413,7 @@ def _line_item(product: Product, quantity: int, unit_price: int) -> dict[str, An
 
 def _session_times(rng: random.Random, count: int, end_ms: int) -> list[int]:
     """Strictly increasing instants, seconds to minutes apart, the last one at ``end_ms``."""
-    gaps = [rng.randint(4_000, 90_000) for _ in range(count - 1)]
+    gaps = [4_000 + below(rng, 86_000) for _ in range(count - 1)]
     start = end_ms - sum(gaps)
     times = [start]
     for gap in gaps:

@@ -120,7 +120,7 @@ def generate_world(
 
     People are lived in shards of ``shard_size`` (each with its own random stream, so the
     shard size is part of what the seed means: keep the default); worlds of several shards
-    are lived by up to ``workers`` processes (default: one per core), and the bytes do not
+    are made by up to ``workers`` processes (default: one per core), and the bytes do not
     depend on how many. Raises WorldError if ``customers`` or ``shard_size`` is not positive
     or the directory cannot be written. Files already in the directory with the world's
     names are replaced; others are left alone.
@@ -140,14 +140,54 @@ def generate_world(
     except OSError as error:
         msg = f"cannot write the world into {directory}: {error.strerror or error}"
         raise WorldError(msg) from error
+    shards = -(-customers // shard_size)
+    processes = min(shards, workers or os.cpu_count() or 1)
     try:
-        results = _run_shards(spool_root, customers, seed, workers, shard_size)
-        return _write_files(directory, spool_root, customers, seed, results)
+        # Forked workers need nothing from the caller's main module (spawned ones would
+        # import it again, which breaks scripts without a ``__main__`` guard).
+        if processes <= 1 or "fork" not in multiprocessing.get_all_start_methods():
+            return _build(directory, spool_root, customers, seed, shard_size, pool=None)
+        context = multiprocessing.get_context("fork")
+        with ProcessPoolExecutor(processes, mp_context=context) as pool:
+            return _build(
+                directory, spool_root, customers, seed, shard_size, pool=(pool, processes)
+            )
     except OSError as error:
         msg = f"cannot write the world into {directory}: {error.strerror or error}"
         raise WorldError(msg) from error
     finally:
         shutil.rmtree(spool_root, ignore_errors=True)
+
+
+@dataclass(frozen=True, slots=True)
+class _Output:
+    """A file (or an orders file and its lines file) merged from every shard's spool."""
+
+    spool: str
+    kinds: tuple[str, ...]
+    source: str
+    paths: tuple[str, ...]
+    # CSV headers, one per path; none for JSON Lines.
+    headers: tuple[tuple[str, ...], ...] = ()
+
+
+# In the manifest's order: files of one kind are imported in this order.
+_OUTPUTS = (
+    _Output("pos_customers", ("customers",), POS_SOURCE, ("pos_customers.csv",),
+            (CUSTOMER_COLUMNS + POS_EXTRAS,)),
+    _Output("pos_orders", ("orders", "order_lines"), POS_SOURCE,
+            ("pos_orders.csv", "pos_order_lines.csv"), (ORDER_COLUMNS, ORDER_LINE_COLUMNS)),
+    _Output("eshop_customers", ("customers",), ESHOP_SOURCE, ("eshop_customers.csv",),
+            (CUSTOMER_COLUMNS + ESHOP_EXTRAS,)),
+    _Output("eshop_orders", ("orders",), ESHOP_SOURCE, ("eshop_orders.jsonl",)),
+    _Output("web_events", ("events",), WEB_SOURCE, ("web_events.jsonl",)),
+    _Output("app_orders", ("orders",), APP_SOURCE, ("app_orders.jsonl",)),
+    _Output("app_events", ("events",), APP_SOURCE, ("app_events.jsonl",)),
+    _Output("crm_customers", ("customers",), CRM_SOURCE, ("crm_customers.csv",),
+            (CUSTOMER_COLUMNS + CRM_EXTRAS,)),
+)  # fmt: skip
+# The biggest merges start first, so that two processes finish at about the same time.
+_MERGE_ORDER = ("web_events", "app_events", "pos_orders")
 
 
 def _shard_tasks(
@@ -172,118 +212,97 @@ def _shard_tasks(
             shard += 1
 
 
-def _run_shards(
-    spool_root: Path, customers: int, seed: int, workers: int | None, shard_size: int
-) -> list[ShardResult]:
-    shards = -(-customers // shard_size)
-    processes = min(shards, workers or os.cpu_count() or 1)
+def _build(
+    directory: Path,
+    spool_root: Path,
+    customers: int,
+    seed: int,
+    shard_size: int,
+    *,
+    pool: tuple[ProcessPoolExecutor, int] | None,
+) -> WorldSummary:
+    """Live the shards, then merge their spools into the world's files (``pool``: the
+    processes to do it in, and how many there are; None to do it all here)."""
     tasks = _shard_tasks(spool_root, customers, seed, shard_size)
-    # Forked workers need nothing from the caller's main module (spawned ones would import it
-    # again, which breaks scripts without a ``__main__`` guard); without fork, one process.
-    if processes <= 1 or "fork" not in multiprocessing.get_all_start_methods():
-        return [run_shard(task) for task in tasks]
     results: list[ShardResult] = []
-    context = multiprocessing.get_context("fork")
-    with ProcessPoolExecutor(processes, mp_context=context) as pool:
+    if pool is None:
+        results = [run_shard(task) for task in tasks]
+    else:
+        executor, processes = pool
         pending: deque[Future[ShardResult]] = deque()
         for task in tasks:
-            pending.append(pool.submit(run_shard, task))
+            pending.append(executor.submit(run_shard, task))
             # Keep only a few shards' people in memory at a time.
             while len(pending) > processes:
                 results.append(pending.popleft().result())
         results.extend(future.result() for future in pending)
-    return results
+    shards = tuple(shard_directory(spool_root, result.index) for result in results)
 
+    jobs = sorted(
+        _OUTPUTS,
+        key=lambda o: _MERGE_ORDER.index(o.spool) if o.spool in _MERGE_ORDER else len(_MERGE_ORDER),
+    )
+    if pool is None:
+        counts = {job.spool: _merge(directory, shards, job) for job in jobs}
+    else:
+        futures = {job.spool: pool[0].submit(_merge, directory, shards, job) for job in jobs}
+        counts = {name: future.result() for name, future in futures.items()}
 
-def _write_files(
-    directory: Path, spool_root: Path, customers: int, seed: int, results: list[ShardResult]
-) -> WorldSummary:
-    shard_directories = [shard_directory(spool_root, result.index) for result in results]
-
-    def payloads(name: str) -> Iterator[bytes]:
-        return merged([shard / name for shard in shard_directories])
-
-    catalogue = shared(seed, customers).catalogue
     products = CsvOutput(directory / "products.csv", PRODUCT_COLUMNS)
-    for product in catalogue.products:
+    for product in shared(seed, customers).catalogue.products:
         products.write(
             [product.sku, product.name, product.category, product.brand,
              money(product.price), CURRENCY]
         )  # fmt: skip
     products.close()
     # One catalogue, delivered by each selling channel's system.
-    outputs = [
-        _file(products, "products", source) for source in (POS_SOURCE, ESHOP_SOURCE, APP_SOURCE)
+    files = [
+        WorldFile("products.csv", "products", source, _CHANNEL[source], "csv", products.rows)
+        for source in (POS_SOURCE, ESHOP_SOURCE, APP_SOURCE)
     ]
-
-    outputs.append(_customers(directory / "pos_customers.csv", payloads("pos_customers"),
-                              POS_EXTRAS, POS_SOURCE))  # fmt: skip
-    pos_orders = CsvOutput(directory / "pos_orders.csv", ORDER_COLUMNS)
-    pos_lines = CsvOutput(directory / "pos_order_lines.csv", ORDER_LINE_COLUMNS)
-    write_orders_csv(payloads("pos_orders"), pos_orders, pos_lines)
-    pos_orders.close()
-    pos_lines.close()
-    outputs.append(_file(pos_orders, "orders", POS_SOURCE))
-    outputs.append(_file(pos_lines, "order_lines", POS_SOURCE))
-    outputs.append(_customers(directory / "eshop_customers.csv", payloads("eshop_customers"),
-                              ESHOP_EXTRAS, ESHOP_SOURCE))  # fmt: skip
-    outputs.append(_jsonl(directory / "eshop_orders.jsonl", payloads("eshop_orders"),
-                          "orders", ESHOP_SOURCE))  # fmt: skip
-    outputs.append(_jsonl(directory / "web_events.jsonl", payloads("web_events"), "events",
-                          WEB_SOURCE))  # fmt: skip
-    outputs.append(_jsonl(directory / "app_orders.jsonl", payloads("app_orders"), "orders",
-                          APP_SOURCE))  # fmt: skip
-    outputs.append(_jsonl(directory / "app_events.jsonl", payloads("app_events"), "events",
-                          APP_SOURCE))  # fmt: skip
-    outputs.append(_customers(directory / "crm_customers.csv", payloads("crm_customers"),
-                              CRM_EXTRAS, CRM_SOURCE))  # fmt: skip
-    outputs.append(
-        _concatenate(directory / "truth.csv", TRUTH_COLUMNS, shard_directories,
-                     sum(r.truth_rows for r in results))
-    )  # fmt: skip
-    outputs.append(
-        _concatenate(directory / "people.csv", PEOPLE_COLUMNS, shard_directories,
-                     sum(r.people_rows for r in results))
-    )  # fmt: skip
-    files = tuple(outputs)
-    _write_manifest(directory, seed, customers, files)
-    return WorldSummary(directory=directory, seed=seed, customers=customers, files=files)
+    for output in _OUTPUTS:
+        for path, kind, rows in zip(output.paths, output.kinds, counts[output.spool], strict=True):
+            file_format = "csv" if output.headers else "jsonl"
+            files.append(
+                WorldFile(path, kind, output.source, _CHANNEL[output.source], file_format, rows)
+            )
+    truth_rows = sum(result.truth_rows for result in results)
+    people_rows = sum(result.people_rows for result in results)
+    files.append(_concatenate(directory / "truth.csv", TRUTH_COLUMNS, shards, truth_rows))
+    files.append(_concatenate(directory / "people.csv", PEOPLE_COLUMNS, shards, people_rows))
+    summary = WorldSummary(directory=directory, seed=seed, customers=customers, files=tuple(files))
+    _write_manifest(directory, seed, customers, summary.files)
+    return summary
 
 
-def _file(output: CsvOutput | JsonlOutput, kind: str, source: str | None) -> WorldFile:
-    return WorldFile(
-        path=output.path.name,
-        kind=kind,
-        source=source,
-        channel=_CHANNEL[source] if source is not None else None,
-        format="csv" if isinstance(output, CsvOutput) else "jsonl",
-        rows=output.rows,
-    )
-
-
-def _customers(
-    path: Path, payloads: Iterator[bytes], extras: tuple[str, ...], source: str
-) -> WorldFile:
-    output = CsvOutput(path, CUSTOMER_COLUMNS + extras)
-    write_csv(payloads, output)
-    output.close()
-    return _file(output, "customers", source)
-
-
-def _jsonl(path: Path, payloads: Iterator[bytes], kind: str, source: str) -> WorldFile:
-    output = JsonlOutput(path)
-    write_jsonl(payloads, output)
-    output.close()
-    return _file(output, kind, source)
+def _merge(directory: Path, shards: tuple[Path, ...], output: _Output) -> tuple[int, ...]:
+    """Write one output from every shard's spool, in time order; its row counts."""
+    months = merged([shard / output.spool for shard in shards])
+    if not output.headers:
+        jsonl = JsonlOutput(directory / output.paths[0])
+        write_jsonl(months, jsonl)
+        jsonl.close()
+        return (jsonl.rows,)
+    csvs = [
+        CsvOutput(directory / path, header)
+        for path, header in zip(output.paths, output.headers, strict=True)
+    ]
+    if len(csvs) == 2:
+        write_orders_csv(months, csvs[0], csvs[1])
+    else:
+        write_csv(months, csvs[0])
+    for csv_output in csvs:
+        csv_output.close()
+    return tuple(csv_output.rows for csv_output in csvs)
 
 
 def _concatenate(
-    path: Path, header: tuple[str, ...], shard_directories: list[Path], rows: int
+    path: Path, header: tuple[str, ...], shards: tuple[Path, ...], rows: int
 ) -> WorldFile:
     """The shards' parts of a ground-truth file, in shard order (so in person order)."""
     CsvOutput(path, header).close()
     with path.open("ab") as output:
-        for shard in shard_directories:
+        for shard in shards:
             with (shard / path.name).open("rb") as part:
                 shutil.copyfileobj(part, output)
     return WorldFile(path.name, "truth", None, None, "csv", rows)

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
+from patron.world.draw import below, weighted
 from patron.world.timeline import DAY, HISTORY_DAYS, START_S
 
 if TYPE_CHECKING:
@@ -264,7 +265,7 @@ def purchase_days(
 
 
 def pick_channel(rng: random.Random, habits: Habits) -> str:
-    return rng.choices(habits.channels, cum_weights=habits.channel_cum)[0]
+    return weighted(rng, habits.channels, habits.channel_cum)
 
 
 def time_of_purchase(rng: random.Random, day: Day, channel: str, preferred_hour: float) -> int:
@@ -277,7 +278,7 @@ def time_of_purchase(rng: random.Random, day: Day, channel: str, preferred_hour:
         hour = int(rng.gauss(preferred_hour, 2.0)) % 24
         if 1 <= hour < 7 and rng.random() < 0.8:
             hour = (hour + 12) % 24
-    local = hour * 3600 + rng.randrange(3600)
+    local = hour * 3600 + below(rng, 3600)
     return day.start_s + local - day.utc_offset_s
 
 
@@ -303,7 +304,7 @@ def basket(
         if len(chosen) == count:
             break
         if rng.random() < _FAVOURITE_SHARE:
-            department = rng.choices(departments, cum_weights=_FAVOURITE_CUM)[0]
+            department = weighted(rng, departments, _FAVOURITE_CUM)
             product = catalogue.pick(rng, month, department)
         else:
             product = catalogue.pick(rng, month)
