@@ -57,6 +57,7 @@ class CustomerImporter:
 
     columns: Mapping[str, str] = {name: name for name in COLUMNS}
     required: tuple[str, ...] = ("id",)
+    tables: tuple[str, ...] = ("source_records",)
 
     def __init__(self, context: ImportContext) -> None:
         self.context = context

@@ -118,6 +118,7 @@ class EventImporter:
 
     columns: Mapping[str, str] = {name.lower(): name for name in TOP_LEVEL}
     required: tuple[str, ...] = ("type",)
+    tables: tuple[str, ...] = ()
 
     def __init__(self, context: ImportContext) -> None:
         self.context = context

@@ -27,7 +27,12 @@ from patron.ingest.importers.values import (
     text,
     timestamp,
 )
-from patron.ingest.importers.writing import dialect_insert, insert_missing, upsert_changed
+from patron.ingest.importers.writing import (
+    insert_missing,
+    insert_rows,
+    replace_by_key,
+    upsert_changed,
+)
 from patron.ingest.models import Order, OrderLine, SourceRecord
 from patron.ingest.sources import Channel
 
@@ -60,7 +65,6 @@ LINE_COLUMNS = ("order_id", "line_no", "sku", "quantity", "unit_price", "discoun
 _LENGTHS = column_lengths(ORDERS)
 _SKU_LENGTH = column_lengths(LINES)["sku"]
 _CUSTOMER_ID_LENGTH = column_lengths(RECORDS)["record_id"]
-_LINE_VALUES = ("sku", "quantity", "unit_price_minor", "discount_minor", "total_minor")
 _CHANNELS = ", ".join(c.value for c in Channel)
 
 
@@ -155,6 +159,7 @@ class OrderImporter:
 
     columns: Mapping[str, str] = {name: name for name in ORDER_COLUMNS}
     required: tuple[str, ...] = ("id", "ordered_at", "currency", "total")
+    tables: tuple[str, ...] = ("orders", "source_records")
 
     def __init__(self, context: ImportContext) -> None:
         self.context = context
@@ -297,8 +302,7 @@ class OrderImporter:
         rows = [
             line.as_row(keys[order_id]) for order_id, lines in with_lines.items() for line in lines
         ]
-        if rows:
-            connection.execute(LINES.insert(), rows)
+        insert_rows(connection, LINES, rows)
         return len(rows)
 
 
@@ -317,6 +321,7 @@ class OrderLineImporter:
 
     columns: Mapping[str, str] = {name: name for name in LINE_COLUMNS}
     required: tuple[str, ...] = ("order_id", "sku", "quantity", "unit_price")
+    tables: tuple[str, ...] = ("order_lines",)
 
     def __init__(self, context: ImportContext) -> None:
         self.context = context
@@ -411,13 +416,7 @@ class OrderLineImporter:
             else:
                 outcome.updated += 1
             changed.append(new)
-        if changed:
-            insert = dialect_insert(connection, LINES)
-            statement = insert.on_conflict_do_update(
-                index_elements=["order_pk", "line_no"],
-                set_={name: insert.excluded[name] for name in _LINE_VALUES},
-            )
-            connection.execute(statement, changed)
+        replace_by_key(connection, LINES, changed, key=("order_pk", "line_no"))
         outcome.lines_written = len(changed)
         return outcome
 

@@ -47,6 +47,7 @@ class ProductImporter:
 
     columns: Mapping[str, str] = {name: name for name in COLUMNS}
     required: tuple[str, ...] = ("sku",)
+    tables: tuple[str, ...] = ("products",)
 
     def __init__(self, context: ImportContext) -> None:
         self.context = context

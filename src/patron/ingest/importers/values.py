@@ -51,10 +51,13 @@ def text(values: Mapping[str, Any], column: str, max_length: int | None = None) 
     raw = values.get(column)
     if raw is None:
         return None
-    if isinstance(raw, bool) or not isinstance(raw, str | int | float):
+    if raw.__class__ is str:  # the usual case first: this runs for every cell of a file
+        value = raw.strip()
+    elif isinstance(raw, int | float) and not isinstance(raw, bool):
+        value = str(raw)
+    else:
         msg = f"{column} must be text, not {shown(raw)}"
         raise InvalidRowError(msg)
-    value = raw.strip() if isinstance(raw, str) else str(raw)
     if not value:
         return None
     if "\x00" in value:
