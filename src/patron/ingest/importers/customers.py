@@ -86,9 +86,7 @@ class CustomerImporter:
                     TABLE.c.source_id == source_id,
                     TABLE.c.record_id.in_([row.record_id for _, row in rows]),
                 )
-            )
-            .tuples()
-            .all()
+            ).all()
         }
         changed: list[dict[str, Any]] = []
         now = self.context.now

@@ -214,9 +214,7 @@ class OrderImporter:
                     ORDERS.c.source_id == source_id,
                     ORDERS.c.order_id.in_([row.order_id for row in orders]),
                 )
-            )
-            .tuples()
-            .all()
+            ).all()
         )
         changed: list[dict[str, Any]] = []
         with_lines: dict[str, tuple[LineValues, ...]] = {}
@@ -257,9 +255,7 @@ class OrderImporter:
             return {}
         source_id = self.context.source.id
         query = select(RECORDS.c.record_id, RECORDS.c.id).where(RECORDS.c.source_id == source_id)
-        found = dict(
-            connection.execute(query.where(RECORDS.c.record_id.in_(wanted))).tuples().all()
-        )
+        found = dict(connection.execute(query.where(RECORDS.c.record_id.in_(wanted))).all())
         missing = wanted - found.keys()
         if missing:
             now = self.context.now
@@ -278,9 +274,7 @@ class OrderImporter:
             ]
             insert_missing(connection, RECORDS, placeholders, key=("source_id", "record_id"))
             outcome.placeholders_created += len(missing)
-            found.update(
-                connection.execute(query.where(RECORDS.c.record_id.in_(missing))).tuples().all()
-            )
+            found.update(connection.execute(query.where(RECORDS.c.record_id.in_(missing))).all())
         return found
 
     def _replace_lines(
@@ -294,9 +288,7 @@ class OrderImporter:
                     ORDERS.c.source_id == self.context.source.id,
                     ORDERS.c.order_id.in_(with_lines),
                 )
-            )
-            .tuples()
-            .all()
+            ).all()
         )
         connection.execute(delete(LINES).where(LINES.c.order_pk.in_(keys.values())))
         rows = [
@@ -349,9 +341,7 @@ class OrderLineImporter:
                     ORDERS.c.source_id == self.context.source.id,
                     ORDERS.c.order_id.in_({row.order_id for _, row in rows}),
                 )
-            )
-            .tuples()
-            .all()
+            ).all()
         }
         known: list[tuple[int, LineRow]] = []
         for line, row in rows:

@@ -81,9 +81,7 @@ class ProductImporter:
                 select(TABLE.c.sku, TABLE.c.content_hash).where(
                     TABLE.c.source_id == source_id, TABLE.c.sku.in_([r.sku for _, r in rows])
                 )
-            )
-            .tuples()
-            .all()
+            ).all()
         )
         changed: list[dict[str, Any]] = []
         now = self.context.now

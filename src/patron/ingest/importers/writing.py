@@ -115,9 +115,9 @@ class BulkInsert:
         self, connection: Connection, table: Table, statement: Insert, columns: Sequence[str]
     ) -> None:
         dialect = connection.dialect
-        compiled = statement.values({name: bindparam(name) for name in columns}).compile(
-            dialect=dialect
-        )
+        # inline(): no RETURNING of the new primary keys, which nothing here reads.
+        bound = statement.values({name: bindparam(name) for name in columns}).inline()
+        compiled = bound.compile(dialect=dialect)
         self._arrays = dialect.name == "postgresql"
         if self._arrays:
             values = _VALUES.search(compiled.string)
@@ -295,9 +295,7 @@ class Scratch:
             lines = dict(
                 self.connection.execute(
                     select(SEEN_KEYS.c.key, SEEN_KEYS.c.line).where(SEEN_KEYS.c.key.in_(earlier))
-                )
-                .tuples()
-                .all()
+                ).all()
             )
             for key in earlier:
                 duplicates[first[key]] = lines[key]
@@ -314,9 +312,7 @@ class Scratch:
         found = dict(
             self.connection.execute(
                 select(COUNTERS.c.key, COUNTERS.c.count).where(COUNTERS.c.key.in_(wanted))
-            )
-            .tuples()
-            .all()
+            ).all()
         )
         return {key: found.get(key, 0) for key in wanted}
 
