@@ -11,7 +11,10 @@ from patron import ingest
 from patron.ingest import Channel, ImportFileError, ImportKind, RowError, import_file
 from patron.ingest.models import SourceRecord
 
-HEADER = "id,first_name,last_name,email,phone,loyalty_card,birth_date,street,city,postcode,region,country"
+HEADER = (
+    "id,first_name,last_name,email,phone,loyalty_card,birth_date,street,city,postcode,region,"
+    "country"
+)
 
 
 def write(path: Path, *lines: str) -> Path:
@@ -31,7 +34,8 @@ def test_csv_customers_are_stored_with_their_fields_and_extra_columns(
     path = write(
         tmp_path / "customers.csv",
         f"{HEADER},tier",
-        "c1, Ann ,Lee,ANN@example.com,+44 7700 900123,L-1,1990-01-02,1 High St,Leeds,LS1 1AA,,GB,gold",
+        "c1, Ann ,Lee,ANN@example.com,+44 7700 900123,L-1,1990-01-02,1 High St,Leeds,LS1 1AA,,GB,"
+        "gold",
         "c2,Bob,,,,,,,,,,,",
     )
 
