@@ -404,10 +404,40 @@ def count_events(url: str) -> int:
 # --------------------------------------------------------------------------- main
 
 
+def empty_events(url: str) -> None:
+    """Every measurement starts from an empty event log (index upkeep grows with its size)."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        connection = sqlite3.connect(parsed.database or "", isolation_level=None)
+        connection.execute("DELETE FROM events")
+        connection.execute("VACUUM")
+        connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        connection.close()
+        return
+    with psycopg.connect(
+        host=parsed.host, port=parsed.port or 5432, user=parsed.username, dbname=parsed.database
+    ) as connection:
+        connection.execute("TRUNCATE events, failed_events")
+
+
+def server_cpu_seconds(pid: int) -> float:
+    """User and system CPU of the server and its worker processes (Linux /proc)."""
+    pids = [pid]
+    children = Path(f"/proc/{pid}/task/{pid}/children")
+    if children.exists():
+        pids += [int(child) for child in children.read_text().split()]
+    total = 0
+    for process in pids:
+        fields = Path(f"/proc/{process}/stat").read_text().rsplit(")", 1)[1].split()
+        total += int(fields[11]) + int(fields[12])
+    return total / os.sysconf("SC_CLK_TCK")
+
+
 def bench_engine(engine_name: str, args: argparse.Namespace) -> dict[str, Any]:
     workers = args.workers if engine_name == "postgresql" else 1
     runs: list[Run] = []
     baselines: list[float] = []
+    cpu_per_event: list[float] = []
     with tempfile.TemporaryDirectory(prefix="patron-bench-") as tmp:
         database = create_database(engine_name, args.postgres_url, Path(tmp))
         try:
@@ -416,37 +446,43 @@ def bench_engine(engine_name: str, args: argparse.Namespace) -> dict[str, Any]:
                 warm = make_bodies(2, args.batch_size, seed=999)
                 run_api(port, database.write_key, [warm], lambda: 0)
                 for repeat in range(args.repeats):
+                    # The API and the bare loop take turns, so both see the same machine.
                     client_bodies = [
                         make_bodies(args.batches, args.batch_size, seed=1000 * repeat + client)
                         for client in range(args.clients)
                     ]
+                    empty_events(database.url)
+                    cpu_before = server_cpu_seconds(server.pid)
                     run = run_api(
                         port, database.write_key, client_bodies, lambda: count_events(database.url)
                     )
+                    events = args.clients * args.batches * args.batch_size
+                    cpu_per_event.append((server_cpu_seconds(server.pid) - cpu_before) / events)
                     runs.append(run)
                     print(
                         f"  {engine_name} api   repeat {repeat + 1}: "
                         f"{run.events_per_second:>8,.0f} events/s  p50 {run.p50_ms:6.1f} ms  "
                         f"p99 {run.p99_ms:6.1f} ms  failures {run.failures}  "
-                        f"stored {run.stored:,}",
+                        f"stored {run.stored:,}  "
+                        f"server CPU {cpu_per_event[-1] * 1e6:.0f} us/event  "
+                        f"load {os.getloadavg()[0]:.1f}",
+                        flush=True,
+                    )
+                    bodies = make_bodies(events // args.batch_size, args.batch_size, seed=77_000)
+                    batches = baseline_rows(bodies, database.source_id)
+                    empty_events(database.url)
+                    if engine_name == "sqlite":
+                        path = Path(make_url(database.url).database or "")
+                        rate = baseline_sqlite(path, batches)
+                    else:
+                        rate = baseline_postgres(database.url, batches)
+                    baselines.append(rate)
+                    print(
+                        f"  {engine_name} bare  repeat {repeat + 1}: {rate:>8,.0f} events/s",
                         flush=True,
                     )
             finally:
                 stop_server(server)
-            for repeat in range(args.repeats):
-                bodies = make_bodies(
-                    args.batches * args.clients, args.batch_size, seed=77_000 + repeat
-                )
-                batches = baseline_rows(bodies, database.source_id)
-                if engine_name == "sqlite":
-                    rate = baseline_sqlite(Path(make_url(database.url).database or ""), batches)
-                else:
-                    rate = baseline_postgres(database.url, batches)
-                baselines.append(rate)
-                print(
-                    f"  {engine_name} bare  repeat {repeat + 1}: {rate:>8,.0f} events/s",
-                    flush=True,
-                )
         finally:
             database.drop()
     api = statistics.median(r.events_per_second for r in runs)
@@ -459,6 +495,7 @@ def bench_engine(engine_name: str, args: argparse.Namespace) -> dict[str, Any]:
         "ratio": api / baseline,
         "p50_ms": statistics.median(r.p50_ms for r in runs),
         "p99_ms": statistics.median(r.p99_ms for r in runs),
+        "server_cpu_us_per_event": 1e6 * statistics.median(cpu_per_event),
         "failures": sum(r.failures for r in runs),
         "all_acknowledged_stored": all(
             r.stored == args.clients * args.batches * args.batch_size for r in runs
@@ -480,7 +517,7 @@ def main() -> None:
     engines = ["sqlite", "postgresql"] if args.engine == "both" else [args.engine]
     print(
         f"{args.clients} clients x {args.batches} batches x {args.batch_size} events, "
-        f"{args.repeats} repeats, {os.cpu_count()} CPUs",
+        f"{args.repeats} repeats, {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}",
         flush=True,
     )
     results = [bench_engine(engine, args) for engine in engines]
@@ -490,14 +527,15 @@ def main() -> None:
     print()
     print(
         "| engine | uvicorn workers | API events/s | bare loop events/s | ratio "
-        "| p50 batch | p99 batch |"
+        "| p50 batch | p99 batch | server CPU per event |"
     )
-    print("|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|")
     for r in results:
         print(
             f"| {r['engine']} | {r['workers']} | {r['api_events_per_second']:,.0f} "
             f"| {r['baseline_events_per_second']:,.0f} | {r['ratio']:.2f} "
-            f"| {r['p50_ms']:.1f} ms | {r['p99_ms']:.1f} ms |"
+            f"| {r['p50_ms']:.1f} ms | {r['p99_ms']:.1f} ms "
+            f"| {r['server_cpu_us_per_event']:.0f} µs |"
         )
     for r in results:
         if r["failures"] or not r["all_acknowledged_stored"]:
