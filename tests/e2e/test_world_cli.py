@@ -85,7 +85,7 @@ def test_a_generated_world_imports_without_a_rejected_row(
     }
 
     imported = subprocess.run(
-        [sys.executable, "-m", "patron", "import", "world", str(out)],
+        [sys.executable, "-m", "patron", "import", "world", str(out), "--json"],
         capture_output=True,
         text=True,
         env=env,
@@ -94,7 +94,17 @@ def test_a_generated_world_imports_without_a_rejected_row(
     )
 
     assert imported.returncode == 0, imported.stdout + imported.stderr
+    summaries = json.loads(imported.stdout)["files"]
     manifest = json.loads((out / "manifest.json").read_text())
-    expected = sum(f["rows"] for f in manifest["files"] if f["kind"] != "truth")
-    assert f"{expected:,} rows read, {expected:,} inserted" in imported.stdout
-    assert " 0 rejected" in imported.stdout
+    listed = [f for f in manifest["files"] if f["kind"] != "truth"]
+    assert [(s["kind"], s["source"]) for s in summaries] == sorted(
+        ((f["kind"], f["source"]) for f in listed),
+        key=lambda pair: ["products", "customers", "orders", "order_lines", "events"].index(
+            pair[0]
+        ),
+    )
+    rows = {(f["path"], f["source"]): f["rows"] for f in listed}
+    for summary in summaries:
+        assert summary["rejected"] == 0, summary["errors"]
+        assert summary["inserted"] == summary["rows_read"]
+        assert summary["rows_read"] == rows[(Path(summary["path"]).name, summary["source"])]
