@@ -178,11 +178,26 @@ class EventWriter:
         )
         self._emit_web(cookie, steps, end_ms=purchase.at * 1000)
 
-    def web_browse(self, cookie: Cookie, at: int, month: int, departments: tuple[str, ...]) -> None:
-        """A visit without an order; some fill a cart and leave it (an abandoned cart)."""
+    def web_browse(
+        self,
+        cookie: Cookie,
+        at: int,
+        month: int,
+        departments: tuple[str, ...],
+        *,
+        sign_up: tuple[str, dict[str, Any]] | None = None,
+    ) -> None:
+        """A visit without an order; some fill a cart and leave it (an abandoned cart).
+
+        ``sign_up`` (the new customer id and its traits): the visitor opens an account.
+        """
         rng = self.rng
         who = cookie.user_id
         steps = [self._landing(who)]
+        if sign_up is not None:
+            who, traits = sign_up
+            steps.append(_Step("identify", "", traits=traits, user_id=who, page="/account"))
+            cookie.user_id = who
         viewed = [
             self.catalogue.pick(rng, month, rng.choice(departments) if rng.random() < 0.7 else None)
             for _ in range(rng.randint(1, 3))

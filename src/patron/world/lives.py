@@ -273,6 +273,13 @@ class Lives:
             web_visits.extend(
                 _Visit(self._online_moment(habits, window_start, window_end)) for _ in range(count)
             )
+            if habits.kind is CustomerType.PROSPECT:
+                # Prospects open their account on a visit of its own: a sign-up, no order.
+                web_visits.extend(
+                    _Visit(account.created_at, account=account)
+                    for account in eshop_accounts
+                    if account.created_at >= START_S
+                )
             self._web_life(person, habits, web_visits)
         if app_account is not None:
             count = _poisson(rng, BROWSE_PER_ORDER * len(app_visits) + BROWSE_BASE)
@@ -628,8 +635,16 @@ class Lives:
         for visit in visits:
             cookie = cookies[0] if rng.random() < 0.7 else rng.choice(cookies)
             purchase, account = visit.purchase, visit.account
+            if account is not None and account.record_id not in account_ids_seen:
+                # The e-shop's customer id is the userId its analytics.js sends.
+                account_ids_seen.add(account.record_id)
+                self.sinks.truth.write([WEB_SOURCE, account.record_id, person.person_id, ""])
             if purchase is None:
-                web.web_browse(cookie, visit.at, self._month(visit.at), habits.departments)
+                sign_up = None
+                if account is not None:
+                    sign_up = (account.record_id, _web_traits(account))
+                month = self._month(visit.at)
+                web.web_browse(cookie, visit.at, month, habits.departments, sign_up=sign_up)
             elif account is None:
                 # A guest checks out in a browser where no one is logged in (or a private one).
                 guest = next((c for c in cookies if c.user_id is None), None)
@@ -640,17 +655,12 @@ class Lives:
                     guest, purchase, visit.order_id, user_id=None, traits={"email": visit.email}
                 )
             else:
-                traits: dict[str, Any] = {
-                    "email": account.details.email,
-                    "firstName": account.details.first_name,
-                    "lastName": account.details.last_name,
-                }
-                if account.record_id not in account_ids_seen:
-                    # The e-shop's customer id is the userId its analytics.js sends.
-                    account_ids_seen.add(account.record_id)
-                    self.sinks.truth.write([WEB_SOURCE, account.record_id, person.person_id, ""])
                 web.web_order(
-                    cookie, purchase, visit.order_id, user_id=account.record_id, traits=traits
+                    cookie,
+                    purchase,
+                    visit.order_id,
+                    user_id=account.record_id,
+                    traits=_web_traits(account),
                 )
 
     def _month(self, at: int) -> int:
@@ -705,6 +715,14 @@ class Lives:
                 device, at=visit.at, month=month, departments=habits.departments,
                 user_id=user_id, traits=login,
             )  # fmt: skip
+
+
+def _web_traits(account: Account) -> dict[str, Any]:
+    return {
+        "email": account.details.email,
+        "firstName": account.details.first_name,
+        "lastName": account.details.last_name,
+    }
 
 
 def money(minor: int) -> str:

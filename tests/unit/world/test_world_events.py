@@ -136,3 +136,23 @@ def test_store_tablets_are_devices_shared_by_several_people(world: WorldSummary)
 
     assert shared
     assert len(shared) <= 12
+
+
+def test_prospects_sign_up_on_the_eshop_with_an_identify(world: WorldSummary) -> None:
+    prospects = {
+        p["person_id"]
+        for p in read_csv(world.directory / "people.csv")
+        if p["customer_type"] == "prospect" and p["existing"] == "false"
+    }
+    truth = read_csv(world.directory / "truth.csv")
+    accounts = {
+        r["record_id"] for r in truth if r["source"] == "eshop" and r["person_id"] in prospects
+    }
+    identified = {
+        e["userId"]
+        for e in _events(world, "web_events.jsonl")
+        if e["type"] == "identify" and "userId" in e
+    }
+
+    assert accounts
+    assert accounts <= identified
