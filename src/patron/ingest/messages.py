@@ -187,7 +187,7 @@ def normalise_message(
     message.pop("writeKey", None)
 
     kind = message_type if message_type is not None else message.get("type")
-    if kind not in MESSAGE_TYPES:
+    if kind.__class__ is not str or kind not in MESSAGE_TYPES:
         if kind is None:
             msg = "type is missing (one of alias, group, identify, page, screen, track)"
         else:

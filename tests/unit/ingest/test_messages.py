@@ -153,6 +153,11 @@ def test_every_call_type_is_accepted(raw: dict[str, Any], message_type: str | No
             id="bad-type",
         ),
         pytest.param(
+            {"type": ["track"], "userId": "u"},
+            "type must be one of alias, group, identify, page, screen, track, got \"['track']\"",
+            id="type-list",
+        ),
+        pytest.param(
             {"type": "track", "event": "X"},
             "a userId or an anonymousId is required",
             id="no-user",
