@@ -66,6 +66,7 @@ TRUTH_COLUMNS = ("source", "record_id", "person_id", "mess")
 PEOPLE_COLUMNS = (
     "person_id", "customer_type", "channels", "existing", "acquired_at", "churned_at",
     "purchase_rate", "dropout", "orders", "revenue", "household_id", "home_store",
+    "store_hour", "online_hour", "departments",
 )  # fmt: skip
 
 # How identified a store receipt is when a loyalty member pays.
@@ -305,6 +306,9 @@ class Lives:
                 money(revenue),
                 person.household_id or "",
                 habits.home_store,
+                f"{habits.store_hour:.1f}",
+                f"{habits.online_hour % 24:.1f}",
+                ";".join(habits.departments),
             ]
         )
 

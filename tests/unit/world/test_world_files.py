@@ -180,6 +180,9 @@ def test_people_file_tells_each_persons_hidden_behaviour(world: WorldSummary) ->
     kinds = Counter(p["customer_type"] for p in people)
     assert set(kinds) == {"loyal", "omnichannel", "occasional", "lapsing", "one_off", "prospect"}
     for person in people:
+        assert 0 <= float(person["online_hour"]) < 24
+        assert 9 <= float(person["store_hour"]) < 19
+        assert len(person["departments"].split(";")) == 3
         if person["customer_type"] == "prospect":
             assert person["orders"] == "0"
         if person["customer_type"] == "one_off":

@@ -158,3 +158,25 @@ def test_vouchers_and_discounts_are_used(world: WorldSummary) -> None:
     assert "WELCOME10" in codes
     assert len(codes) >= 3
     assert marked_down
+
+
+def test_online_orders_follow_each_persons_preferred_hour(world: WorldSummary) -> None:
+    hour_of = {
+        p["person_id"]: float(p["online_hour"]) for p in read_csv(world.directory / "people.csv")
+    }
+    owner = {
+        r["record_id"]: r["person_id"]
+        for r in read_csv(world.directory / "truth.csv")
+        if r["source"] == "eshop"
+    }
+    distances = []
+    for order in read_jsonl(world.directory / "eshop_orders.jsonl"):
+        if order["customer_id"]:
+            # UTC, against a preference in UK time: an hour of summer time is within reach.
+            utc_hour = int(order["ordered_at"][11:13]) + int(order["ordered_at"][14:16]) / 60
+            gap = abs(utc_hour - hour_of[owner[order["customer_id"]]]) % 24
+            distances.append(min(gap, 24 - gap))
+
+    near = [d for d in distances if d <= 4.5]
+
+    assert len(near) > 0.8 * len(distances)
