@@ -7,6 +7,7 @@ import multiprocessing
 import os
 import random
 import shutil
+import threading
 from collections import deque
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
@@ -143,9 +144,7 @@ def generate_world(
     shards = -(-customers // shard_size)
     processes = min(shards, workers or os.cpu_count() or 1)
     try:
-        # Forked workers need nothing from the caller's main module (spawned ones would
-        # import it again, which breaks scripts without a ``__main__`` guard).
-        if processes <= 1 or "fork" not in multiprocessing.get_all_start_methods():
+        if processes <= 1 or not _can_fork():
             return _build(directory, spool_root, customers, seed, shard_size, pool=None)
         context = multiprocessing.get_context("fork")
         with ProcessPoolExecutor(processes, mp_context=context) as pool:
@@ -157,6 +156,17 @@ def generate_world(
         raise WorldError(msg) from error
     finally:
         shutil.rmtree(spool_root, ignore_errors=True)
+
+
+def _can_fork() -> bool:
+    """Whether worker processes can be forked safely from this one.
+
+    Forked workers need nothing from the caller's main module (spawned ones would import it
+    again, which breaks scripts without a ``__main__`` guard), but forking a process that
+    runs other threads can leave a lock held forever in the child: then the world is made in
+    this process alone (the same bytes, only slower).
+    """
+    return "fork" in multiprocessing.get_all_start_methods() and threading.active_count() == 1
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,5 +1,7 @@
 """Same seed, same bytes; another seed, another world; processes change nothing."""
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -34,9 +36,17 @@ def test_another_seed_makes_another_world(tmp_path: Path) -> None:
 
 
 def test_the_number_of_worker_processes_does_not_change_a_byte(tmp_path: Path) -> None:
-    # Small shards, so that a small world has several and two processes share them.
+    # Small shards, so that a small world has several and two processes share them; the
+    # two-process run happens in a fresh single-threaded interpreter, where forking is safe.
     generate_world(tmp_path / "one", customers=240, seed=5, shard_size=80, workers=1)
-    generate_world(tmp_path / "two", customers=240, seed=5, shard_size=80, workers=2)
+    script = (
+        "import sys; from pathlib import Path; "
+        "from patron.world import generate_world; from patron.world.generate import _can_fork; "
+        "assert _can_fork(); "
+        "generate_world(Path(sys.argv[1]), customers=240, seed=5, shard_size=80, workers=2)"
+    )
+
+    subprocess.run([sys.executable, "-c", script, str(tmp_path / "two")], check=True, timeout=60)
 
     assert _contents(tmp_path / "one") == _contents(tmp_path / "two")
 
