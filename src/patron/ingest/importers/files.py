@@ -61,7 +61,7 @@ def import_file(
     a required CSV column missing, an unknown source without a channel) and ValueError for
     an unknown kind or time zone.
     """
-    kind = ImportKind(kind)
+    kind = ImportKind(kind.replace("-", "_") if isinstance(kind, str) else kind)
     zone = zone_named(timezone)
     info = resolve_source(session_factory, source, channel)
     return run_import(

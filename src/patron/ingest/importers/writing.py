@@ -262,6 +262,13 @@ class Scratch:
             _scratch.create_all(self.connection)
 
     def drop(self) -> None:
+        """Drop the tables, so that the pooled connection goes back clean.
+
+        If the connection has failed (the error that ended the import is already on its
+        way up), there is nothing to clean: temporary tables end with their connection.
+        """
+        if self.connection.invalidated:
+            return
         with self.connection.begin():
             _scratch.drop_all(self.connection)
 
