@@ -9,6 +9,7 @@ while writing the final file: the memory needed is one month of the file, not th
 from __future__ import annotations
 
 import csv
+import itertools
 from typing import IO, TYPE_CHECKING
 
 import orjson
@@ -18,6 +19,7 @@ if TYPE_CHECKING:
     from pathlib import Path
 
 _FLUSH_LINES = 2048
+_WRITE_CHUNK = 8192
 
 
 class Spool:
@@ -61,10 +63,10 @@ class Spool:
             path.write_bytes(b"\n".join(lines))
 
 
-def merged(directories: Sequence[Path]) -> Iterator[list[bytes]]:
+def merged(directories: Sequence[Path]) -> Iterator[Iterator[bytes]]:
     """The payloads of several spools, a month at a time, in key order.
 
-    Ties are broken by the payload bytes. Memory holds one month of the file.
+    Ties are broken by the payload bytes. Memory holds one month of the file, once.
     """
     buckets = sorted(
         {
@@ -83,7 +85,12 @@ def merged(directories: Sequence[Path]) -> Iterator[list[bytes]]:
                 chunk.pop()
                 lines.extend(chunk)
         lines.sort()
-        yield [line[line.index(b"\t") + 1 :] for line in lines]
+        yield _payloads(lines)
+
+
+def _payloads(lines: list[bytes]) -> Iterator[bytes]:
+    for line in lines:
+        yield line[line.index(b"\t") + 1 :]
 
 
 class CsvOutput:
@@ -113,11 +120,12 @@ class JsonlOutput:
         self._file: IO[bytes] = path.open("wb")
         self.rows = 0
 
-    def write_lines(self, lines: list[bytes]) -> None:
-        if lines:
-            self._file.write(b"\n".join(lines))
-            self._file.write(b"\n")
-            self.rows += len(lines)
+    def write_lines(self, lines: Iterator[bytes]) -> None:
+        # In chunks: one write per chunk, without a second copy of a whole month.
+        while chunk := list(itertools.islice(lines, _WRITE_CHUNK)):
+            chunk.append(b"")
+            self._file.write(b"\n".join(chunk))
+            self.rows += len(chunk) - 1
 
     def close(self) -> None:
         self._file.close()
@@ -128,18 +136,20 @@ def dumps(value: object) -> bytes:
     return orjson.dumps(value)
 
 
-def write_jsonl(months: Iterator[list[bytes]], output: JsonlOutput) -> None:
+def write_jsonl(months: Iterator[Iterator[bytes]], output: JsonlOutput) -> None:
     for lines in months:
         output.write_lines(lines)
 
 
-def write_csv(months: Iterator[list[bytes]], output: CsvOutput) -> None:
+def write_csv(months: Iterator[Iterator[bytes]], output: CsvOutput) -> None:
     for payloads in months:
         for payload in payloads:
             output.write(orjson.loads(payload))
 
 
-def write_orders_csv(months: Iterator[list[bytes]], orders: CsvOutput, lines: CsvOutput) -> None:
+def write_orders_csv(
+    months: Iterator[Iterator[bytes]], orders: CsvOutput, lines: CsvOutput
+) -> None:
     """Each payload is ``[order_row, [line_row, ...]]``: the lines follow their order."""
     for payloads in months:
         for payload in payloads:
