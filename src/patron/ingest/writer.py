@@ -16,7 +16,13 @@ from concurrent.futures import Future, InvalidStateError
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from sqlalchemy.exc import DBAPIError, DisconnectionError, SQLAlchemyError
+from sqlalchemy.exc import (
+    DBAPIError,
+    DisconnectionError,
+    InterfaceError,
+    OperationalError,
+    SQLAlchemyError,
+)
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 
 from patron.ingest.event_log import FailedMessage, append_events, record_failed_events
@@ -55,17 +61,13 @@ class _Submission:
 
 
 def _is_transient(error: BaseException) -> bool:
-    if isinstance(error, DisconnectionError | PoolTimeoutError):
+    # OperationalError covers a server that is down or restarting, a lost connection, too many
+    # connections, a deadlock, SQLite's "database is locked" or an unreadable file;
+    # InterfaceError a closed connection. They go away by themselves: the client is told to
+    # retry.
+    if isinstance(error, DisconnectionError | PoolTimeoutError | OperationalError | InterfaceError):
         return True
-    if isinstance(error, DBAPIError):
-        # OperationalError covers a server that is down or restarting, a lost connection,
-        # SQLite's "database is locked" or an unreadable file; InterfaceError a closed
-        # connection. Both go away by themselves, so the client is told to retry.
-        return error.connection_invalidated or type(error).__name__ in {
-            "OperationalError",
-            "InterfaceError",
-        }
-    return False
+    return isinstance(error, DBAPIError) and error.connection_invalidated
 
 
 def _resolve(future: Future[None], error: BaseException | None = None) -> None:

@@ -7,6 +7,7 @@ import sqlite3
 import threading
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -16,12 +17,21 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import event, func, select
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from patron import migrations
-from patron.ingest import Channel, create_source
+from patron.ingest import (
+    Channel,
+    EventRow,
+    EventWriter,
+    create_source,
+    normalise_message,
+    source_by_write_key,
+)
 from patron.ingest.models import Event, FailedEvent
 from patron.settings import Environment, Settings
+from patron.storage import make_engine
 from patron.web import create_app
 
 SECRET = "test-secret-key-for-the-suite"
@@ -639,3 +649,42 @@ def test_a_full_queue_gets_429_with_retry_after(
     assert results == [200] * len(senders)
     with sessions() as session:
         assert session.scalar(select(func.count()).select_from(Event)) == 1 + 10 * len(senders)
+
+
+def test_a_request_the_database_refuses_does_not_fail_the_others_in_its_group(
+    database_url: str, write_key: str, sessions: sessionmaker[Session]
+) -> None:
+    # given a writer busy behind another writer, with a request for a source that does not
+    # exist and a good one queued behind it, so that both go into the same group
+    engine = make_engine(database_url)
+    writer = EventWriter(engine, threads=1)
+    writer.start()
+    received = datetime.now(UTC)
+
+    def rows(source: int, message_id: str) -> list[EventRow]:
+        raw = {"type": "track", "event": "E", "userId": "u", "messageId": message_id}
+        return [normalise_message(raw, source_id=source, received_at=received)]
+
+    with sessions() as session:
+        source = source_by_write_key(session, write_key)
+    assert source is not None
+    try:
+        with _WriteLock(database_url):
+            first = writer.submit(rows(source.id, "first"))
+            deadline = time.monotonic() + 5
+            while writer.pending_events and time.monotonic() < deadline:
+                time.sleep(0.01)
+            refused = writer.submit(rows(source.id + 1000, "orphan"))
+            good = writer.submit(rows(source.id, "good"))
+
+        # when the writer commits the group
+        first.result(timeout=30)
+        good.result(timeout=30)
+
+        # then the refused request alone hears of the database's error
+        with pytest.raises(IntegrityError):
+            refused.result(timeout=30)
+    finally:
+        writer.stop()
+        engine.dispose()
+    assert sorted(e.message_id for e in _events(sessions)) == ["first", "good"]
