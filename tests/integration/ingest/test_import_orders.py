@@ -316,3 +316,35 @@ def test_bad_embedded_lines_reject_their_order(
     # a string is not lines: it stays with the order as an attribute
     assert orders(sessions)["c"].attributes == {"lines": "X"}
     assert lines_of(sessions, "d") == []
+
+
+def test_numbers_too_large_to_store_are_rejected_on_every_engine(
+    sessions: sessionmaker[Session], tmp_path: Path
+) -> None:
+    base = {"ordered_at": "2024-01-01T10:00:00Z", "currency": "EUR"}
+    path = jsonl(
+        tmp_path / "o.jsonl",
+        {**base, "id": "a", "total": "1e30"},
+        {
+            **base,
+            "id": "b",
+            "total": 1,
+            "lines": [{"sku": "X", "quantity": 10**10, "unit_price": 1}],
+        },
+        {
+            **base,
+            "id": "c",
+            "total": 1,
+            "lines": [{"sku": "X", "quantity": 2**31 - 1, "unit_price": "10000000000000"}],
+        },
+        {**base, "id": "ok", "total": 1},
+    )
+
+    summary = import_file(sessions, "orders", path, source="eshop", channel=Channel.ESHOP)
+
+    assert summary.errors == (
+        RowError(1, "total is too large"),
+        RowError(2, "lines[0]: quantity 10000000000 is too large"),
+        RowError(3, "lines[0]: the line total is too large"),
+    )
+    assert sorted(orders(sessions)) == ["ok"]

@@ -90,6 +90,9 @@ def test_money_is_checked_then_converted_by_the_currency_exponent() -> None:
             amount({"p": bad}, "p")
     with pytest.raises(InvalidRowError, match="not a known ISO 4217 currency"):
         currency({"c": "EURO"}, "c")
+    for huge in ("1e17", "-1e17", "1e40"):
+        with pytest.raises(InvalidRowError, match="p is too large"):
+            minor_units(huge, "EUR", "p")
 
 
 def test_extras_leave_out_standard_and_empty_columns() -> None:

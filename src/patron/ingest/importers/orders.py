@@ -16,6 +16,7 @@ from patron.ingest.importers.report import ChunkOutcome, RowError
 from patron.ingest.importers.values import (
     InvalidRowError,
     amount,
+    checked_money,
     column_lengths,
     content_hash,
     currency,
@@ -75,6 +76,9 @@ class LineValues:
     quantity: int
     unit_price_minor: int
     discount_minor: int
+
+    def __post_init__(self) -> None:
+        checked_money(self.quantity * self.unit_price_minor - self.discount_minor, "the line total")
 
     def as_row(self, order_pk: int) -> dict[str, Any]:
         return {
@@ -365,12 +369,11 @@ class OrderLineImporter:
                     msg = "discount must not be negative"
                     raise InvalidRowError(msg)
                 price = minor_units(row.unit_price, code, "unit_price")
+                checked = LineValues(line_no, row.sku, row.quantity, price, discount)
             except InvalidRowError as error:
                 outcome.errors.append(RowError(line, str(error)))
                 continue
-            values.append(
-                (line, row.order_id, LineValues(line_no, row.sku, row.quantity, price, discount))
-            )
+            values.append((line, row.order_id, checked))
         duplicates = self.context.scratch.claim_keys(
             [(line, f"{order_id}\x1f{v.line_no}") for line, order_id, v in values]
         )

@@ -23,6 +23,9 @@ if TYPE_CHECKING:
 
     from sqlalchemy import Table
 
+# The largest whole numbers the columns take on every engine (INTEGER and BIGINT).
+MAX_INTEGER = 2**31 - 1
+MAX_MONEY = 2**63 - 1
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 _SHOWN = 40
 
@@ -128,6 +131,9 @@ def integer(values: Mapping[str, Any], column: str, *, minimum: int | None = Non
     if minimum is not None and number < minimum:
         msg = f"{column} must be at least {minimum}, not {number}"
         raise InvalidRowError(msg)
+    if abs(number) > MAX_INTEGER:
+        msg = f"{column} {number} is too large"
+        raise InvalidRowError(msg)
     return number
 
 
@@ -166,10 +172,23 @@ def amount(values: Mapping[str, Any], column: str) -> str | None:
 def minor_units(raw_amount: str, currency_code: str, column: str) -> int:
     """``raw_amount`` (major units, checked by ``amount``) in minor units of the currency."""
     try:
-        return to_minor_units(raw_amount, currency_code)
+        minor = to_minor_units(raw_amount, currency_code)
     except MoneyError as error:
         msg = f"{column}: {error}"
         raise InvalidRowError(msg) from None
+    except ArithmeticError:
+        # decimal's context cannot even round it: far beyond any column.
+        msg = f"{column} is too large"
+        raise InvalidRowError(msg) from None
+    return checked_money(minor, column)
+
+
+def checked_money(minor: int, what: str) -> int:
+    """``minor`` if a 64-bit column can hold it; otherwise the row is rejected."""
+    if abs(minor) > MAX_MONEY:
+        msg = f"{what} is too large"
+        raise InvalidRowError(msg)
+    return minor
 
 
 def extras(values: Mapping[str, Any], standard: Collection[str]) -> dict[str, Any]:
