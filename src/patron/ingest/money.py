@@ -47,7 +47,11 @@ def to_minor_units(amount: str | float | Decimal, currency: str, *, exact: bool 
         msg = f"{amount!r} is not an amount of money"
         raise MoneyError(msg)
     minor = value.scaleb(exponent)
-    rounded = minor.quantize(Decimal(1), rounding=ROUND_HALF_EVEN)
+    try:
+        rounded = minor.quantize(Decimal(1), rounding=ROUND_HALF_EVEN)
+    except InvalidOperation as error:  # more digits than the decimal context holds
+        msg = f"{amount!r} is too large an amount of money"
+        raise MoneyError(msg) from error
     if exact and minor != rounded:
         msg = f"{amount!r} has more decimal places than {currency.upper()} allows ({exponent})"
         raise MoneyError(msg)
