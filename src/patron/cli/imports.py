@@ -162,120 +162,59 @@ MAX_ERRORS = typer.Option(20, "--max-errors", min=0, help="How many row errors t
 AS_JSON = typer.Option(False, "--json", help="Print the summary as JSON.")
 
 
-@app.command()
-def customers(
-    *,
-    path: Path = FILE,
-    source: str = SOURCE,
-    channel: ingest.Channel | None = CHANNEL,
-    file_format: ingest.FileFormat | None = FORMAT,
-    max_errors: int = MAX_ERRORS,
-    as_json: bool = AS_JSON,
-) -> None:
-    """Import a source's customer records."""
-    _import(
-        kind=ingest.ImportKind.CUSTOMERS,
-        path=path,
-        source=source,
-        channel=channel,
-        file_format=file_format,
-        timezone=None,
-        max_errors=max_errors,
-        as_json=as_json,
+def _file_command(
+    kind: ingest.ImportKind, summary: str, *, local_times: bool = False
+) -> Callable[..., None]:
+    """The command importing one kind of file; ``local_times`` offers ``--timezone``."""
+    timezone_option = TIMEZONE if local_times else typer.Option(None, "--timezone", hidden=True)
+
+    def command(
+        *,
+        path: Path = FILE,
+        source: str = SOURCE,
+        channel: ingest.Channel | None = CHANNEL,
+        file_format: ingest.FileFormat | None = FORMAT,
+        timezone: str | None = timezone_option,
+        max_errors: int = MAX_ERRORS,
+        as_json: bool = AS_JSON,
+    ) -> None:
+        _import(
+            kind=kind,
+            path=path,
+            source=source,
+            channel=channel,
+            file_format=file_format,
+            timezone=timezone,
+            max_errors=max_errors,
+            as_json=as_json,
+        )
+
+    command.__doc__ = summary
+    return command
+
+
+app.command("customers")(
+    _file_command(ingest.ImportKind.CUSTOMERS, "Import a source's customer records.")
+)
+app.command("orders")(
+    _file_command(
+        ingest.ImportKind.ORDERS,
+        "Import orders or store receipts (JSONL orders may carry their lines).",
+        local_times=True,
     )
-
-
-@app.command()
-def orders(
-    *,
-    path: Path = FILE,
-    source: str = SOURCE,
-    channel: ingest.Channel | None = CHANNEL,
-    file_format: ingest.FileFormat | None = FORMAT,
-    timezone: str | None = TIMEZONE,
-    max_errors: int = MAX_ERRORS,
-    as_json: bool = AS_JSON,
-) -> None:
-    """Import orders or store receipts (JSONL orders may carry their lines)."""
-    _import(
-        kind=ingest.ImportKind.ORDERS,
-        path=path,
-        source=source,
-        channel=channel,
-        file_format=file_format,
-        timezone=timezone,
-        max_errors=max_errors,
-        as_json=as_json,
+)
+app.command("order-lines")(
+    _file_command(ingest.ImportKind.ORDER_LINES, "Import the lines of orders imported before.")
+)
+app.command("products")(
+    _file_command(ingest.ImportKind.PRODUCTS, "Import a source's product catalogue.")
+)
+app.command("events")(
+    _file_command(
+        ingest.ImportKind.EVENTS,
+        "Import Segment messages (track, identify, page, screen, group, alias).",
     )
-
-
-@app.command("order-lines")
-def order_lines(
-    *,
-    path: Path = FILE,
-    source: str = SOURCE,
-    channel: ingest.Channel | None = CHANNEL,
-    file_format: ingest.FileFormat | None = FORMAT,
-    max_errors: int = MAX_ERRORS,
-    as_json: bool = AS_JSON,
-) -> None:
-    """Import the lines of orders imported before."""
-    _import(
-        kind=ingest.ImportKind.ORDER_LINES,
-        path=path,
-        source=source,
-        channel=channel,
-        file_format=file_format,
-        timezone=None,
-        max_errors=max_errors,
-        as_json=as_json,
-    )
-
-
-@app.command()
-def products(
-    *,
-    path: Path = FILE,
-    source: str = SOURCE,
-    channel: ingest.Channel | None = CHANNEL,
-    file_format: ingest.FileFormat | None = FORMAT,
-    max_errors: int = MAX_ERRORS,
-    as_json: bool = AS_JSON,
-) -> None:
-    """Import a source's product catalogue."""
-    _import(
-        kind=ingest.ImportKind.PRODUCTS,
-        path=path,
-        source=source,
-        channel=channel,
-        file_format=file_format,
-        timezone=None,
-        max_errors=max_errors,
-        as_json=as_json,
-    )
-
-
-@app.command()
-def events(
-    *,
-    path: Path = FILE,
-    source: str = SOURCE,
-    channel: ingest.Channel | None = CHANNEL,
-    file_format: ingest.FileFormat | None = FORMAT,
-    max_errors: int = MAX_ERRORS,
-    as_json: bool = AS_JSON,
-) -> None:
-    """Import Segment messages (track, identify, page, screen, group, alias)."""
-    _import(
-        kind=ingest.ImportKind.EVENTS,
-        path=path,
-        source=source,
-        channel=channel,
-        file_format=file_format,
-        timezone=None,
-        max_errors=max_errors,
-        as_json=as_json,
-    )
+)
 
 
 def _total(summaries: list[ingest.ImportSummary]) -> dict[str, int]:
