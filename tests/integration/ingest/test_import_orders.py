@@ -343,7 +343,7 @@ def test_numbers_too_large_to_store_are_rejected_on_every_engine(
     summary = import_file(sessions, "orders", path, source="eshop", channel=Channel.ESHOP)
 
     assert summary.errors == (
-        RowError(1, "total is too large"),
+        RowError(1, "total: '1e30' is too large an amount of money"),
         RowError(2, "lines[0]: quantity 10000000000 is too large"),
         RowError(3, "lines[0]: the line total is too large"),
     )

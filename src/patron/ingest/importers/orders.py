@@ -224,14 +224,8 @@ class OrderImporter:
         with_lines: dict[str, tuple[LineValues, ...]] = {}
         now = self.context.now
         for row in orders:
-            previous = stored.get(row.order_id)
-            if previous == row.content_hash:
-                outcome.unchanged += 1
+            if not outcome.tally(stored=stored.get(row.order_id), incoming=row.content_hash):
                 continue
-            if previous is None:
-                outcome.inserted += 1
-            else:
-                outcome.updated += 1
             changed.append(
                 {
                     "source_id": source_id,
@@ -401,14 +395,8 @@ class OrderLineImporter:
         changed: list[dict[str, Any]] = []
         for new in fresh:
             previous = stored.get((new["order_pk"], new["line_no"]))
-            if previous is None:
-                outcome.inserted += 1
-            elif dict(previous) == new:
-                outcome.unchanged += 1
-                continue
-            else:
-                outcome.updated += 1
-            changed.append(new)
+            if outcome.tally(stored=None if previous is None else dict(previous), incoming=new):
+                changed.append(new)
         replace_by_key(connection, LINES, changed, key=("order_pk", "line_no"))
         outcome.lines_written = len(changed)
         return outcome

@@ -86,14 +86,8 @@ class ProductImporter:
         changed: list[dict[str, Any]] = []
         now = self.context.now
         for _, row in rows:
-            previous = stored.get(row.sku)
-            if previous == row.content_hash:
-                outcome.unchanged += 1
+            if not outcome.tally(stored=stored.get(row.sku), incoming=row.content_hash):
                 continue
-            if previous is None:
-                outcome.inserted += 1
-            else:
-                outcome.updated += 1
             changed.append(
                 {
                     "source_id": source_id,

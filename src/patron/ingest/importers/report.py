@@ -154,6 +154,18 @@ class ChunkOutcome:
     lines_written: int = 0
     errors: list[RowError] = field(default_factory=list)
 
+    def tally(self, *, stored: object, incoming: object) -> bool:
+        """Count a row by what is stored for its key (None: nothing); True if it must be
+        written, False if the stored content is the same."""
+        if stored is None:
+            self.inserted += 1
+            return True
+        if stored == incoming:
+            self.unchanged += 1
+            return False
+        self.updated += 1
+        return True
+
 
 class ImportProgress(Protocol):
     """Told how far an import has got, e.g. to draw a progress bar on a terminal."""

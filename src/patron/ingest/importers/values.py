@@ -176,10 +176,6 @@ def minor_units(raw_amount: str, currency_code: str, column: str) -> int:
     except MoneyError as error:
         msg = f"{column}: {error}"
         raise InvalidRowError(msg) from None
-    except ArithmeticError:
-        # decimal's context cannot even round it: far beyond any column.
-        msg = f"{column} is too large"
-        raise InvalidRowError(msg) from None
     return checked_money(minor, column)
 
 
