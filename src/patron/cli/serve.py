@@ -16,7 +16,10 @@ if TYPE_CHECKING:
     from patron.settings import Settings
 
 
-def serve_forever(settings: Settings, *, workers: int, embedded_worker: bool) -> None:
+def serve_forever(
+    settings: Settings, *, workers: int, embedded_worker: bool, access_log: bool = False
+) -> None:
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s:     %(name)s %(message)s")
     stop = threading.Event()
     thread = None
     if embedded_worker:
@@ -32,6 +35,7 @@ def serve_forever(settings: Settings, *, workers: int, embedded_worker: bool) ->
             port=settings.port,
             workers=workers,
             log_level="info",
+            access_log=access_log,
         )
     finally:
         stop.set()
@@ -46,6 +50,9 @@ def serve(
     embedded_worker: bool = typer.Option(
         True, help="Also run the event-log worker in this process."
     ),
+    access_log: bool = typer.Option(
+        False, help="Log every request (costs CPU on a busy tracking endpoint)."
+    ),
 ) -> None:
     """Serve the tracking API, the admin API and the UI."""
     settings = load_settings()
@@ -53,7 +60,7 @@ def serve(
         settings.host = host
     if port is not None:
         settings.port = port
-    serve_forever(settings, workers=workers, embedded_worker=embedded_worker)
+    serve_forever(settings, workers=workers, embedded_worker=embedded_worker, access_log=access_log)
 
 
 def worker() -> None:
