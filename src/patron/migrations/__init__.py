@@ -9,7 +9,9 @@ from alembic.autogenerate import compare_metadata
 from alembic.config import Config
 from alembic.migration import MigrationContext
 
-import patron.ingest  # noqa: F401 - importing a package registers its tables
+import patron.identity
+import patron.ingest
+import patron.profiles  # noqa: F401
 from patron.storage import Base, normalise_url
 
 if TYPE_CHECKING:
