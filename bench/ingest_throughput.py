@@ -417,7 +417,7 @@ def empty_events(url: str) -> None:
     with psycopg.connect(
         host=parsed.host, port=parsed.port or 5432, user=parsed.username, dbname=parsed.database
     ) as connection:
-        connection.execute("TRUNCATE events, failed_events")
+        connection.execute("TRUNCATE events, failed_events CASCADE")
 
 
 def server_cpu_seconds(pid: int) -> float:

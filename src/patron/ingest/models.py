@@ -60,7 +60,9 @@ class Event(Base):
     # alias: the previous id; group: the group id.
     previous_id: Mapped[str | None] = mapped_column(String(255))
     group_id: Mapped[str | None] = mapped_column(String(255))
-    timestamp: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    # Not indexed: readers go by id (the log order) or through a profile; every index costs
+    # the tracking API time on each insert.
+    timestamp: Mapped[datetime] = mapped_column(UTCDateTime)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     received_at: Mapped[datetime] = mapped_column(UTCDateTime)
     # The whole message as sent (less the write key), for replay and for later readers.

@@ -28,6 +28,8 @@ def _configure_sqlite(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA synchronous=FULL")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=30000")
+    # 64 MB of page cache keeps the event log's unique index in memory as it grows.
+    cursor.execute("PRAGMA cache_size=-65536")
     cursor.close()
 
 

@@ -102,8 +102,6 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_events")),
         sa.UniqueConstraint("source_id", "message_id", name=op.f("uq_events_source_id_message_id")),
     )
-    with op.batch_alter_table("events", schema=None) as batch_op:
-        batch_op.create_index(batch_op.f("ix_events_timestamp"), ["timestamp"], unique=False)
 
     op.create_table(
         "products",
@@ -297,8 +295,6 @@ def downgrade() -> None:
     op.drop_table("failed_events")
     op.drop_table("source_records")
     op.drop_table("products")
-    with op.batch_alter_table("events", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_events_timestamp"))
 
     op.drop_table("events")
     with op.batch_alter_table("carts", schema=None) as batch_op:
