@@ -1,0 +1,255 @@
+"""The identity graph: profile nodes, merges of their trees, and the undoing of merges.
+
+A customer is a tree of profile nodes under one root; every node carries that root as its
+``canonical_id``, so reads resolve a node in one lookup. Merging two customers links the loser's
+root under the winner's and re-points the loser's nodes: the cost is the number of nodes in the
+loser's tree, never the customers' history, and the event log is never touched. Undoing a merge
+cuts that one link, gives the cut-off subtree its root back and blocks the same merge for ever.
+
+Every function works inside the caller's transaction and commits nothing. On PostgreSQL the
+roots being changed are locked (``SELECT ... FOR UPDATE``, in id order, so two workers merging
+the same customers queue rather than deadlock); SQLite serialises writers by itself.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any, Literal
+
+from sqlalchemy import insert, select, update
+from sqlalchemy.orm import Session, aliased
+
+from patron.identity.models import Merge, MergeBlock, Profile, RecordProfile
+from patron.storage import utcnow
+
+
+class MergeMethod(StrEnum):
+    """How a merge was decided."""
+
+    DETERMINISTIC = "deterministic"
+    PROBABILISTIC = "probabilistic"
+    MANUAL = "manual"
+
+
+@dataclass(frozen=True)
+class MergeOutcome:
+    """What ``merge_profiles`` did.
+
+    ``merged``: the loser's tree now resolves to the winner (``merge_id`` is the audit row);
+    ``same``: both nodes were already one customer (``winner_id`` is its root);
+    ``blocked``: an undone merge forbids joining these customers (nothing changed).
+    """
+
+    status: Literal["merged", "same", "blocked"]
+    merge_id: int | None
+    winner_id: int
+    loser_id: int | None
+
+
+# A merge retries its root lookup when a concurrent merge moved a root between the read and the
+# lock; more rounds than this means something keeps rewriting the same customer.
+_MAX_LOCK_ROUNDS = 20
+
+
+def new_profile(session: Session) -> int:
+    """Create a node that is its own customer; return its id."""
+    return new_profiles(session, 1)[0]
+
+
+def new_profiles(session: Session, count: int) -> list[int]:
+    """Create ``count`` nodes, each its own customer; return their ids in creation order."""
+    if count <= 0:
+        return []
+    now = utcnow()
+    # The id is only known after the insert; 0 marks a root being created until the update
+    # below, in the same transaction, so no reader ever sees it.
+    ids = list(
+        session.scalars(
+            insert(Profile).returning(Profile.id, sort_by_parameter_order=True),
+            [{"canonical_id": 0, "created_at": now, "updated_at": now} for _ in range(count)],
+        )
+    )
+    session.execute(
+        update(Profile)
+        .where(Profile.id.in_(ids))
+        .values(canonical_id=Profile.id)
+        .execution_options(synchronize_session=False)
+    )
+    return ids
+
+
+def canonical_id(session: Session, profile_id: int) -> int:
+    """The root (customer) a node resolves to now. Raises ``LookupError`` for an unknown node."""
+    found = session.scalar(select(Profile.canonical_id).where(Profile.id == profile_id))
+    if found is None:
+        raise LookupError(f"profile {profile_id} does not exist")
+    return found
+
+
+def canonical_ids(session: Session, profile_ids: set[int] | list[int]) -> dict[int, int]:
+    """The root of each of the given nodes (unknown nodes are left out), in one query."""
+    wanted = sorted(set(profile_ids))
+    if not wanted:
+        return {}
+    rows = session.execute(
+        select(Profile.id, Profile.canonical_id).where(Profile.id.in_(wanted))
+    ).all()
+    return dict(rows)
+
+
+def _lock_roots(session: Session, a: int, b: int) -> tuple[int, int]:
+    """Lock the current roots of ``a`` and ``b`` in id order and return them.
+
+    A concurrent merge may move a root between the read and the lock; the lookup is then made
+    again under the locks already held, until the locked rows are still the roots.
+    """
+    for _ in range(_MAX_LOCK_ROUNDS):
+        roots = canonical_ids(session, [a, b])
+        if a not in roots or b not in roots:
+            missing = a if a not in roots else b
+            raise LookupError(f"profile {missing} does not exist")
+        root_a, root_b = roots[a], roots[b]
+        locked = session.execute(
+            select(Profile.id, Profile.canonical_id)
+            .where(Profile.id.in_(sorted({root_a, root_b})))
+            .order_by(Profile.id)
+            .with_for_update()
+        ).all()
+        if all(node == root for node, root in locked):
+            again = canonical_ids(session, [a, b])
+            if (again[a], again[b]) == (root_a, root_b):
+                return root_a, root_b
+    raise RuntimeError(f"the roots of profiles {a} and {b} kept moving; try again")
+
+
+def _blocked(session: Session, root_a: int, root_b: int) -> bool:
+    """Whether a merge block links any node of one tree with any node of the other."""
+    node_a = aliased(Profile)
+    node_b = aliased(Profile)
+    roots = (root_a, root_b)
+    found = session.scalar(
+        select(MergeBlock.id)
+        .join(node_a, node_a.id == MergeBlock.profile_a_id)
+        .join(node_b, node_b.id == MergeBlock.profile_b_id)
+        .where(
+            node_a.canonical_id.in_(roots),
+            node_b.canonical_id.in_(roots),
+            node_a.canonical_id != node_b.canonical_id,
+        )
+        .limit(1)
+    )
+    return found is not None
+
+
+def merge_profiles(
+    session: Session, a: int, b: int, *, method: MergeMethod, reason: dict[str, Any]
+) -> MergeOutcome:
+    """Make the customers of nodes ``a`` and ``b`` one customer, recording why.
+
+    The older root (lower id) wins. Nothing happens when they are already one customer
+    (``same``) or when an undone merge blocks joining them (``blocked``). Raises ``LookupError``
+    when a node does not exist. Runs in the caller's transaction.
+    """
+    root_a, root_b = _lock_roots(session, a, b)
+    if root_a == root_b:
+        return MergeOutcome(status="same", merge_id=None, winner_id=root_a, loser_id=None)
+    winner, loser = min(root_a, root_b), max(root_a, root_b)
+    if _blocked(session, winner, loser):
+        return MergeOutcome(status="blocked", merge_id=None, winner_id=winner, loser_id=loser)
+    now = utcnow()
+    session.execute(
+        update(Profile)
+        .where(Profile.id == loser)
+        .values(merged_into_id=winner)
+        .execution_options(synchronize_session=False)
+    )
+    session.execute(
+        update(Profile)
+        .where(Profile.canonical_id == loser)
+        .values(canonical_id=winner, updated_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    merge_id = session.scalars(
+        insert(Merge)
+        .values(
+            winner_id=winner,
+            loser_id=loser,
+            method=str(method),
+            reason=reason,
+            created_at=now,
+        )
+        .returning(Merge.id)
+    ).one()
+    return MergeOutcome(status="merged", merge_id=merge_id, winner_id=winner, loser_id=loser)
+
+
+def unmerge(session: Session, merge_id: int, *, reason: str) -> None:
+    """Undo a merge: the loser's subtree becomes its own customer again, for good.
+
+    Merges made later inside either side stay. A block between the two roots keeps the same
+    merge from happening again automatically. Raises ``LookupError`` for an unknown merge and
+    ``ValueError`` for one already undone. Runs in the caller's transaction.
+    """
+    merge = session.execute(
+        select(Merge.id, Merge.winner_id, Merge.loser_id, Merge.undone_at).where(
+            Merge.id == merge_id
+        )
+    ).one_or_none()
+    if merge is None:
+        raise LookupError(f"merge {merge_id} does not exist")
+    if merge.undone_at is not None:
+        raise ValueError(f"merge {merge_id} was already undone")
+    loser = merge.loser_id
+    # Lock the customer's current root (the winner or whatever absorbed it since), then the
+    # loser: the same order a merge of this customer would take.
+    root, _ = _lock_roots(session, merge.winner_id, merge.winner_id)
+    session.execute(select(Profile.id).where(Profile.id == loser).with_for_update()).one()
+    locked = session.execute(
+        select(Merge.undone_at).where(Merge.id == merge_id).with_for_update()
+    ).one()
+    if locked.undone_at is not None:
+        raise ValueError(f"merge {merge_id} was already undone")
+    now = utcnow()
+    session.execute(
+        update(Profile)
+        .where(Profile.id == loser)
+        .values(merged_into_id=None, canonical_id=loser, updated_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    # The loser's subtree: the nodes whose merged_into chain reaches the loser. Only nodes of
+    # the customer being split can be in it, so the walk stays within that one tree.
+    subtree = select(Profile.id).where(Profile.merged_into_id == loser).cte(recursive=True)
+    child = aliased(Profile)
+    subtree = subtree.union_all(
+        select(child.id).join(subtree, child.merged_into_id == subtree.c.id)
+    )
+    session.execute(
+        update(Profile)
+        .where(Profile.id.in_(select(subtree.c.id)), Profile.canonical_id == root)
+        .values(canonical_id=loser, updated_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    session.execute(
+        update(Merge)
+        .where(Merge.id == merge_id)
+        .values(undone_at=now, undone_reason=reason[:500])
+        .execution_options(synchronize_session=False)
+    )
+    low, high = min(loser, merge.winner_id), max(loser, merge.winner_id)
+    exists = session.scalar(
+        select(MergeBlock.id).where(MergeBlock.profile_a_id == low, MergeBlock.profile_b_id == high)
+    )
+    if exists is None:
+        session.execute(
+            insert(MergeBlock).values(
+                profile_a_id=low, profile_b_id=high, merge_id=merge_id, created_at=now
+            )
+        )
+
+
+def profile_of_record(session: Session, source_record_id: int) -> int | None:
+    """The node a source's customer record was resolved to (not its canonical root), if any."""
+    return session.scalar(
+        select(RecordProfile.profile_id).where(RecordProfile.source_record_id == source_record_id)
+    )
