@@ -38,7 +38,8 @@ import orjson
 import psycopg
 from sqlalchemy.engine import make_url
 
-from patron import ingest, migrations
+from benchdb import create_throwaway
+from patron import ingest
 from patron.storage import make_engine, make_session_factory
 
 DEFAULT_POSTGRES = os.environ.get(
@@ -357,31 +358,7 @@ class Database:
 
 
 def create_database(engine_name: str, postgres_url: str, workdir: Path) -> Database:
-    if engine_name == "sqlite":
-        url = f"sqlite:///{workdir / 'bench.db'}"
-
-        def drop() -> None:
-            for suffix in ("", "-wal", "-shm"):
-                (workdir / f"bench.db{suffix}").unlink(missing_ok=True)
-
-    else:
-        name = f"patron_bench_{uuid.uuid4().hex[:10]}"
-        server = make_url(postgres_url)
-        admin = psycopg.connect(
-            host=server.host,
-            port=server.port or 5432,
-            user=server.username,
-            dbname=server.database,
-            autocommit=True,
-        )
-        admin.execute(f'CREATE DATABASE "{name}"')
-        url = server.set(database=name).render_as_string(hide_password=False)
-
-        def drop() -> None:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-            admin.close()
-
-    migrations.upgrade(url)
+    url, drop = create_throwaway(engine_name, postgres_url, workdir)
     engine = make_engine(url, pool_size=1)
     with make_session_factory(engine).begin() as session:
         created = ingest.create_source(session, "bench", ingest.Channel.WEB)
