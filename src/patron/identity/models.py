@@ -76,6 +76,9 @@ class RecordProfile(Base):
         ForeignKey("source_records.id", ondelete="CASCADE"), primary_key=True
     )
     profile_id: Mapped[int] = mapped_column(ForeignKey("profiles.id"), index=True)
+    # The record's content hash when it was resolved: a record whose hash differs (a placeholder
+    # filled in, an address changed) is resolved again.
+    content_hash: Mapped[str | None] = mapped_column(String(64))
 
 
 class OrderProfile(Base):
