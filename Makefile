@@ -6,6 +6,10 @@ STAMP := $(VENV)/.installed
 # UI tests drive Debian's Chromium (never a browser downloaded by a test tool).
 CHROMIUM ?= /usr/bin/chromium
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+# Browser tests run Segment's analytics.js from npm (tests/e2e/js, installed from its lock file).
+NPM ?= $(shell command -v npm || echo /usr/bin/npm)
+JS := tests/e2e/js
+JS_STAMP := $(JS)/node_modules/.installed
 
 .PHONY: demo test lint types install bench clean
 
@@ -22,6 +26,15 @@ $(CHROMIUM):
 	$(SUDO) apt-get update -qq
 	$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium
 
+$(NPM):
+	@command -v apt-get >/dev/null || { echo "the analytics.js tests need npm at $(NPM): install Node.js, or set NPM=/path/to/npm"; exit 1; }
+	$(SUDO) apt-get update -qq
+	$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq npm
+
+$(JS_STAMP): $(JS)/package.json $(JS)/package-lock.json | $(NPM)
+	cd $(JS) && $(NPM) ci --ignore-scripts --no-audit --no-fund --loglevel=error
+	touch $(JS_STAMP)
+
 demo: $(STAMP)
 	$(BIN)/patron demo
 
@@ -33,11 +46,11 @@ lint: $(STAMP)
 types: $(STAMP)
 	$(BIN)/mypy
 
-test: lint types $(CHROMIUM)
+test: lint types $(CHROMIUM) $(JS_STAMP)
 	PATRON_CHROMIUM=$(CHROMIUM) $(BIN)/python -m pytest
 
 bench: $(STAMP)
 	$(BIN)/python bench/ingest_throughput.py
 
 clean:
-	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache $(JS)/node_modules
