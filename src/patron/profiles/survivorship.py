@@ -23,6 +23,8 @@ from datetime import datetime
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any, Final
 
+from patron.identity import FieldSurvivorship, SurvivorshipRules
+
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping, Sequence
 
@@ -68,17 +70,20 @@ class SurvivorshipPolicy:
         return self.fields.get(name, self.default)
 
 
-DEFAULT_POLICY: Final = SurvivorshipPolicy(
-    fields={
-        "first_name": FieldPolicy(SurvivorshipRule.MOST_FREQUENT),
-        "last_name": FieldPolicy(SurvivorshipRule.MOST_RECENT),
-        "email": FieldPolicy(SurvivorshipRule.MOST_TRUSTED_SOURCE, ("eshop", "app", "crm")),
-        "phone": FieldPolicy(SurvivorshipRule.MOST_RECENT),
-        "loyalty_card": FieldPolicy(SurvivorshipRule.MOST_TRUSTED_SOURCE, ("crm", "pos")),
-        "birth_date": FieldPolicy(SurvivorshipRule.MOST_FREQUENT),
-        "address": FieldPolicy(SurvivorshipRule.MOST_TRUSTED_SOURCE, ("pos", "crm", "eshop")),
-    }
-)
+def policy_from_rules(rules: SurvivorshipRules) -> SurvivorshipPolicy:
+    """The survivorship section of the workspace's identity rules, as survivorship reads it."""
+
+    def policy(configured: FieldSurvivorship) -> FieldPolicy:
+        return FieldPolicy(SurvivorshipRule(configured.rule), configured.trusted_sources)
+
+    return SurvivorshipPolicy(
+        fields={name: policy(configured) for name, configured in rules.fields.items()},
+        default=policy(rules.default),
+    )
+
+
+# The rules of a workspace that never saved its own.
+DEFAULT_POLICY: Final = policy_from_rules(SurvivorshipRules())
 
 
 @dataclass(frozen=True, slots=True)

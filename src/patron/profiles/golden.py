@@ -1,0 +1,202 @@
+"""Golden records: each customer's surviving attributes, kept up to date after resolution.
+
+The golden record is derived data: survivorship over the customer's source records (see
+``survivorship``). ``golden_records`` holds a copy per canonical customer for search and lists;
+``refresh_golden_records`` recomputes the copies of the customers a resolution, a merge or an
+unmerge touched, and drops the copy of a customer that was merged into another.
+
+The profiles package is a read model over the identity graph and the collected data: it reads
+their tables with set-based joins (one query for all records of many customers, never one per
+record) and writes only ``golden_records``.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import date, datetime
+from typing import TYPE_CHECKING, Any, Final
+
+from sqlalchemy import ColumnElement, delete, select
+
+from patron import identity
+from patron.identity.models import Profile, RecordProfile
+from patron.ingest.models import Source, SourceRecord
+from patron.profiles.models import GoldenRecord
+from patron.profiles.survivorship import (
+    STANDARD_FIELDS,
+    RecordValues,
+    SurvivingValue,
+    SurvivorshipPolicy,
+    policy_from_rules,
+    survive,
+)
+from patron.storage import utcnow
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Sequence
+
+    from sqlalchemy import Select
+    from sqlalchemy.orm import Session, sessionmaker
+
+# IN lists stay well under SQLite's and PostgreSQL's bound-parameter limits.
+CHUNK: Final = 500
+
+RECORD_COLUMNS: Final = (
+    SourceRecord.id,
+    Source.name,
+    Source.channel,
+    SourceRecord.record_id,
+    SourceRecord.updated_at,
+    SourceRecord.first_name,
+    SourceRecord.last_name,
+    SourceRecord.email,
+    SourceRecord.phone,
+    SourceRecord.loyalty_card,
+    SourceRecord.birth_date,
+    SourceRecord.street,
+    SourceRecord.city,
+    SourceRecord.postcode,
+    SourceRecord.region,
+    SourceRecord.country,
+    SourceRecord.attributes,
+)
+_FIELD_OFFSET: Final = 5
+_SEARCHABLE_LENGTH: Final = {"first_name": 255, "last_name": 255, "email": 320, "phone": 64}
+
+
+def survivorship_policy(session: Session) -> SurvivorshipPolicy:
+    """The survivorship rules in force: a section of the workspace's identity rules."""
+    return policy_from_rules(identity.current_rules(session).survivorship)
+
+
+def _text(value: object) -> str | None:
+    if value is None or isinstance(value, dict | list):
+        return None
+    if isinstance(value, date | datetime):
+        return value.isoformat()
+    text = str(value).strip()
+    return text or None
+
+
+def record_values(row: Sequence[Any]) -> RecordValues:
+    """A row selected with ``RECORD_COLUMNS`` as survivorship reads it."""
+    values: dict[str, str] = {}
+    extras = row[-1] or {}
+    for name, raw in extras.items():
+        if name not in STANDARD_FIELDS and (text := _text(raw)) is not None:
+            values[name] = text
+    for offset, name in enumerate(STANDARD_FIELDS, start=_FIELD_OFFSET):
+        if (text := _text(row[offset])) is not None:
+            values[name] = text
+    return RecordValues(
+        source_record_id=row[0],
+        source=row[1],
+        channel=row[2],
+        record_id=row[3],
+        updated_at=row[4],
+        values=values,
+    )
+
+
+def records_of_customers(where: ColumnElement[bool]) -> Select[Any]:
+    """The records of the customers ``where`` selects (on ``Profile``), with their root first."""
+    return (
+        select(Profile.canonical_id, Profile.id, *RECORD_COLUMNS)
+        .join(RecordProfile, RecordProfile.profile_id == Profile.id)
+        .join(SourceRecord, SourceRecord.id == RecordProfile.source_record_id)
+        .join(Source, Source.id == SourceRecord.source_id)
+        .where(where)
+    )
+
+
+def _searchable(golden: dict[str, SurvivingValue], name: str) -> str | None:
+    kept = golden.get(name)
+    if kept is None or kept.value is None:
+        return None
+    return kept.value[: _SEARCHABLE_LENGTH[name]]
+
+
+def _refresh_roots(session: Session, roots: Sequence[int], policy: SurvivorshipPolicy) -> None:
+    by_customer: dict[int, list[RecordValues]] = defaultdict(list)
+    for row in session.execute(records_of_customers(Profile.canonical_id.in_(roots))):
+        by_customer[row[0]].append(record_values(row[2:]))
+    existing = {
+        golden.profile_id: golden
+        for golden in session.scalars(
+            select(GoldenRecord).where(GoldenRecord.profile_id.in_(roots))
+        )
+    }
+    now = utcnow()
+    for root in roots:
+        golden = survive(by_customer.get(root, ()), policy)
+        stored = existing.get(root)
+        if stored is None:
+            stored = GoldenRecord(profile_id=root)
+            session.add(stored)
+        stored.attributes = {name: kept.to_json() for name, kept in golden.items()}
+        stored.first_name = _searchable(golden, "first_name")
+        stored.last_name = _searchable(golden, "last_name")
+        stored.email = _searchable(golden, "email")
+        stored.phone = _searchable(golden, "phone")
+        stored.updated_at = now
+    session.flush()
+
+
+def refresh_golden_records(session: Session, profile_ids: Iterable[int]) -> int:
+    """Recompute the golden records of the customers of ``profile_ids`` (any of their nodes).
+
+    A node that is no longer a root (its customer was merged into another) loses its golden
+    record; its root gets a fresh one. Unknown ids are ignored. Runs in the caller's
+    transaction; returns the number of customers refreshed.
+    """
+    wanted = sorted(set(profile_ids))
+    policy = survivorship_policy(session)
+    refreshed: set[int] = set()
+    for start in range(0, len(wanted), CHUNK):
+        roots_of = identity.canonical_ids(session, wanted[start : start + CHUNK])
+        merged_away = [node for node, root in roots_of.items() if node != root]
+        if merged_away:
+            session.execute(delete(GoldenRecord).where(GoldenRecord.profile_id.in_(merged_away)))
+        roots = sorted(set(roots_of.values()) - refreshed)
+        for at in range(0, len(roots), CHUNK):
+            _refresh_roots(session, roots[at : at + CHUNK], policy)
+        refreshed.update(roots)
+    return len(refreshed)
+
+
+def refresh_all_golden_records(sessions: sessionmaker[Session], *, chunk: int = CHUNK) -> int:
+    """Recompute every customer's golden record, ``chunk`` customers per transaction.
+
+    Golden records of nodes that are no longer roots are dropped. Returns the number of
+    customers refreshed.
+    """
+    with sessions() as session, session.begin():
+        session.execute(
+            delete(GoldenRecord).where(
+                GoldenRecord.profile_id.in_(
+                    select(Profile.id).where(Profile.canonical_id != Profile.id)
+                )
+            )
+        )
+    done = 0
+    last = 0
+    while True:
+        with sessions() as session, session.begin():
+            roots = list(
+                session.scalars(
+                    select(Profile.id)
+                    .where(Profile.canonical_id == Profile.id, Profile.id > last)
+                    .order_by(Profile.id)
+                    .limit(chunk)
+                )
+            )
+            if not roots:
+                return done
+            _refresh_roots(session, roots, survivorship_policy(session))
+        done += len(roots)
+        last = roots[-1]
+
+
+def lineage_of(attributes: dict[str, Any]) -> dict[str, SurvivingValue]:
+    """A stored golden record's attributes read back with their lineage."""
+    return {name: SurvivingValue.from_json(kept) for name, kept in attributes.items()}
