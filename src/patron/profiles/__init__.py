@@ -2,6 +2,7 @@
 
 from patron.profiles import models as _models  # noqa: F401 - registers the tables
 from patron.profiles.customer360 import (
+    MAX_TIMELINE_LIMIT,
     Customer360,
     GoldenAttribute,
     IdentifierView,
@@ -34,6 +35,7 @@ from patron.profiles.survivorship import (
 )
 
 __all__ = [
+    "MAX_TIMELINE_LIMIT",
     "Customer360",
     "ExportedCustomer",
     "FieldPolicy",

@@ -1,0 +1,108 @@
+"""The customer 360 API: profiles, their timeline, search, and the undoing of merges."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import orjson
+from fastapi import APIRouter, Body, Query, Request, Response
+
+from patron import profiles
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session, sessionmaker
+
+router = APIRouter(prefix="/api", tags=["customers"])
+
+
+def _json(status: int, content: object) -> Response:
+    # orjson writes the package's frozen dataclasses and UTC datetimes (ISO 8601) itself.
+    return Response(orjson.dumps(content), status_code=status, media_type="application/json")
+
+
+def _error(status: int, code: str, message: str) -> Response:
+    return _json(status, {"error": code, "message": message})
+
+
+def _sessions(request: Request) -> sessionmaker[Session]:
+    sessions: sessionmaker[Session] = request.app.state.services.sessions
+    return sessions
+
+
+@router.get("/profiles", summary="Find customers by name, email, phone or loyalty card")
+def search(
+    request: Request,
+    q: str = Query(..., description="A name, an email, a phone number or a loyalty card"),
+    limit: int = Query(20, ge=1, le=100),
+) -> Response:
+    region = request.app.state.services.settings.default_phone_region
+    try:
+        with _sessions(request)() as session:
+            found = profiles.search_profiles(session, q, region=region, limit=limit)
+    except ValueError as error:
+        return _error(400, "invalid_request", str(error))
+    return _json(200, {"profiles": found})
+
+
+@router.get(
+    "/profiles/{profile_id}",
+    summary="The customer 360: golden record with lineage, identifiers, source records, merges "
+    "and the first page of the timeline (a merged-away id shows its surviving customer)",
+)
+def show(
+    request: Request,
+    profile_id: int,
+    limit: int = Query(50, ge=1, le=profiles.MAX_TIMELINE_LIMIT),
+) -> Response:
+    try:
+        with _sessions(request)() as session:
+            view = profiles.customer_360(session, profile_id, limit=limit)
+    except profiles.ProfileNotFoundError as error:
+        return _error(404, "not_found", str(error))
+    return _json(200, view)
+
+
+@router.get("/profiles/{profile_id}/timeline", summary="The customer's timeline, newest first")
+def timeline(
+    request: Request,
+    profile_id: int,
+    cursor: str | None = Query(None, description="next_cursor of the previous page"),
+    limit: int = Query(50, ge=1, le=profiles.MAX_TIMELINE_LIMIT),
+) -> Response:
+    try:
+        with _sessions(request)() as session:
+            root = profiles.resolve_customer(session, profile_id)
+            page = profiles.customer_timeline(session, root, cursor=cursor, limit=limit)
+    except profiles.ProfileNotFoundError as error:
+        return _error(404, "not_found", str(error))
+    except profiles.InvalidCursorError as error:
+        return _error(400, "invalid_cursor", str(error))
+    return _json(200, {"id": root, **_page(page)})
+
+
+def _page(page: profiles.TimelinePage) -> dict[str, Any]:
+    return {"entries": page.entries, "next_cursor": page.next_cursor}
+
+
+@router.post(
+    "/merges/{merge_id}/undo",
+    summary="Split the customers a merge joined; the same merge never happens again by itself",
+)
+def undo(
+    request: Request,
+    merge_id: int,
+    body: dict[str, Any] | None = Body(
+        None, examples=[{"reason": "two people sharing a family email"}]
+    ),
+) -> Response:
+    reason = (body or {}).get("reason") or "undone through the API"
+    if not isinstance(reason, str):
+        return _error(400, "invalid_request", "reason must be text")
+    try:
+        with _sessions(request)() as session, session.begin():
+            undone = profiles.undo_merge(session, merge_id, reason=reason)
+    except LookupError as error:
+        return _error(404, "not_found", str(error))
+    except ValueError as error:
+        return _error(409, "already_undone", str(error))
+    return _json(200, undone)
