@@ -13,6 +13,7 @@ from patron.ingest.collector import (
     analytics_js_settings,
     body_limit,
 )
+from patron.ingest.cursors import lock_cursor, move_cursor
 from patron.ingest.event_log import FailedMessage, append_events, record_failed_events
 from patron.ingest.failed import (
     FailedEventInfo,
@@ -101,7 +102,9 @@ __all__ = [
     "isoformat",
     "list_failed_events",
     "list_sources",
+    "lock_cursor",
     "mark_abandoned_carts",
+    "move_cursor",
     "normalise_message",
     "project_carts",
     "record_failed_events",

@@ -14,7 +14,8 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select, update
 
-from patron.ingest.models import Cart, Event, ProcessorCursor
+from patron.ingest.cursors import locked_cursor
+from patron.ingest.models import Cart, Event
 from patron.ingest.money import MoneyError, to_minor_units
 from patron.storage import utcnow
 
@@ -41,15 +42,6 @@ SETTLE_TIME = timedelta(seconds=5)
 class CartProjection:
     events_read: int
     carts_changed: int
-
-
-def _cursor(session: Session) -> ProcessorCursor:
-    cursor = session.get(ProcessorCursor, CURSOR_NAME, with_for_update=True)
-    if cursor is None:
-        cursor = ProcessorCursor(name=CURSOR_NAME, position=0)
-        session.add(cursor)
-        session.flush()
-    return cursor
 
 
 def _item_key(product: dict[str, Any]) -> str:
@@ -124,7 +116,7 @@ def project_carts(
     Runs inside the caller's transaction; the cursor row is locked, so two workers never
     project the same events.
     """
-    cursor = _cursor(session)
+    cursor = locked_cursor(session, CURSOR_NAME)
     rows = session.execute(
         select(
             Event.id,
