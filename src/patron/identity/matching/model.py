@@ -1,0 +1,197 @@
+"""The probabilistic match model: Splink settings, training, and its stored versions.
+
+The model is a Fellegi-Sunter model as Splink builds it. Each compared field has levels from
+"the same" down to "different" (and "missing", which says nothing); for each level, ``m`` is
+how often two records of the same person fall in it and ``u`` how often two records of
+different people do. ``u`` is estimated from random pairs (almost all of them different
+people), ``m`` by expectation maximisation on pairs that share a blocking key, leaving out of
+each session the fields that define its block. Nothing is learned from labels: the same
+training works on any retailer's data.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING, Any
+
+import splink.comparison_level_library as cll
+import splink.comparison_library as cl
+from splink import Linker, SettingsCreator, block_on
+
+from patron.identity.matching.versions import TrainingStats
+
+if TYPE_CHECKING:
+    from splink.internals.blocking_rule_creator import BlockingRuleCreator
+
+# Ask for this many random pairs when estimating u; more makes rare levels (an exact birth
+# date shared by strangers) better estimated at the price of a longer training.
+U_SAMPLE_PAIRS = 5_000_000
+# The share of true matches that the deterministic keys (email, phone, loyalty card) catch,
+# used only to start the estimate of how likely two random records are the same person.
+DETERMINISTIC_RECALL = 0.6
+
+
+def _first_name() -> cl.CustomComparison:
+    return cl.CustomComparison(
+        output_column_name="first_name",
+        comparison_levels=[
+            cll.NullLevel("first_name"),
+            cll.ExactMatchLevel("first_name").configure(
+                tf_adjustment_column="first_name", tf_adjustment_weight=1.0
+            ),
+            # A nickname and its full name (Bill, William), or two short forms of one name.
+            cll.ArrayIntersectLevel("first_name_forms", min_intersection=1).configure(
+                label_for_charts="nickname"
+            ),
+            cll.JaroWinklerLevel("first_name", 0.92),
+            cll.JaroWinklerLevel("first_name", 0.8),
+            cll.ElseLevel(),
+        ],
+    )
+
+
+def _birth_date() -> cl.CustomComparison:
+    swapped = (
+        "substr(birth_date_l, 1, 4) = substr(birth_date_r, 1, 4) "
+        "AND substr(birth_date_l, 6, 2) = substr(birth_date_r, 9, 2) "
+        "AND substr(birth_date_l, 9, 2) = substr(birth_date_r, 6, 2)"
+    )
+    return cl.CustomComparison(
+        output_column_name="birth_date",
+        comparison_levels=[
+            cll.NullLevel("birth_date"),
+            cll.ExactMatchLevel("birth_date"),
+            # Day and month written the other way round (US and UK forms).
+            cll.CustomLevel(swapped, label_for_charts="day and month swapped"),
+            cll.DamerauLevenshteinLevel("birth_date", 1),
+            cll.ElseLevel(),
+        ],
+    )
+
+
+def _address() -> cl.CustomComparison:
+    # Street and postcode describe one thing, the home: compared as one field so that sharing
+    # a home counts once (two fields would count it twice and make every household look like
+    # one person).
+    return cl.CustomComparison(
+        output_column_name="address",
+        comparison_levels=[
+            cll.And(cll.NullLevel("street"), cll.NullLevel("postcode")),
+            cll.And(cll.ExactMatchLevel("street"), cll.ExactMatchLevel("postcode")).configure(
+                label_for_charts="same street and postcode"
+            ),
+            cll.ExactMatchLevel("postcode").configure(label_for_charts="same postcode"),
+            cll.And(
+                cll.JaroWinklerLevel("street", 0.9),
+                cll.CustomLevel(
+                    "substr(postcode_l, 1, length(postcode_l) - 2) "
+                    "= substr(postcode_r, 1, length(postcode_r) - 2)"
+                ),
+            ).configure(label_for_charts="similar street, same postcode sector"),
+            cll.ElseLevel(),
+        ],
+    )
+
+
+def match_settings() -> SettingsCreator:
+    """The model before training: comparisons and blocking rules.
+
+    Prediction only scores pairs that share at least one blocking key; the keys are chosen so
+    that a person's records share one even with a typo, a nickname, a new address, a married
+    name or a missing field, while strangers rarely do.
+    """
+    return SettingsCreator(
+        link_type="dedupe_only",
+        unique_id_column_name="unique_id",
+        comparisons=[
+            _first_name(),
+            cl.NameComparison("last_name").configure(term_frequency_adjustments=True),
+            _birth_date(),
+            cl.EmailComparison("email").configure(term_frequency_adjustments=True),
+            cl.ExactMatch("phone"),
+            cl.ExactMatch("loyalty_card"),
+            _address(),
+        ],
+        blocking_rules_to_generate_predictions=prediction_blocking_rules(),
+        retain_intermediate_calculation_columns=True,
+        additional_columns_to_retain=["source_id"],
+        max_iterations=20,
+        em_convergence=0.001,
+    )
+
+
+def prediction_blocking_rules() -> list[BlockingRuleCreator | dict[str, Any]]:
+    """Pairs worth scoring: they share at least one of these keys."""
+    return [
+        block_on("email"),
+        block_on("phone"),
+        block_on("loyalty_card"),
+        block_on("first_name", "last_name"),
+        block_on("last_name", "birth_date"),
+        block_on("first_name", "birth_date"),
+        block_on("last_name", "postcode"),
+        block_on("first_name", "postcode"),
+    ]
+
+
+def training_blocking_rules() -> list[BlockingRuleCreator]:
+    """The blocks of the EM sessions; together they leave every field free at least once."""
+    return [
+        block_on("first_name", "last_name"),
+        block_on("birth_date"),
+        # Not the address: a household shares it, and EM would learn the household as a match.
+        block_on("phone"),
+    ]
+
+
+def train(linker: Linker, *, records: int, backend: str) -> tuple[dict[str, Any], TrainingStats]:
+    """Estimate the model's parameters on the linker's records; return the model and stats."""
+    started = time.perf_counter()
+    training = linker.training
+    training.estimate_probability_two_random_records_match(
+        [block_on("email"), block_on("phone"), block_on("loyalty_card")],
+        recall=DETERMINISTIC_RECALL,
+    )
+    training.estimate_u_using_random_sampling(max_pairs=U_SAMPLE_PAIRS, seed=1)
+    em_pairs = 0
+    rules = training_blocking_rules()
+    for rule in rules:
+        session = training.estimate_parameters_using_expectation_maximisation(
+            rule, estimate_without_term_frequencies=True
+        )
+        em_pairs += _session_pairs(session)
+    model = linker.misc.save_model_to_json()
+    stats = TrainingStats(
+        records=records,
+        em_pairs=em_pairs,
+        em_sessions=len(rules),
+        backend=backend,
+        seconds=time.perf_counter() - started,
+    )
+    return model, stats
+
+
+def _session_pairs(session: object) -> int:
+    # Splink keeps the number of compared pairs of an EM session on its blocked-pairs table;
+    # it is reported for information only, so a version that names it differently gives 0.
+    count = getattr(session, "_comparison_count", None)
+    return int(count) if isinstance(count, int) else 0
+
+
+def level_labels(model: dict[str, Any]) -> dict[str, dict[int, str]]:
+    """For each comparison of a saved model: its gamma values and their labels.
+
+    Splink numbers the levels of a comparison from the top: the null level is -1, the last
+    (else) level 0 and the first non-null level the highest.
+    """
+    labels: dict[str, dict[int, str]] = {}
+    for comparison in model.get("comparisons", []):
+        name = comparison["output_column_name"]
+        levels = comparison["comparison_levels"]
+        non_null = [level for level in levels if not level.get("is_null_level")]
+        by_gamma: dict[int, str] = {-1: "missing"}
+        for position, level in enumerate(non_null):
+            label = level.get("label_for_charts") or level.get("sql_condition", "")
+            by_gamma[len(non_null) - 1 - position] = str(label)
+        labels[name] = by_gamma
+    return labels

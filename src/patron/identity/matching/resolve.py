@@ -1,0 +1,297 @@
+"""Batch probabilistic resolution: score record pairs, merge the sure ones, queue the rest.
+
+The run reads every source customer record, compares the pairs that share a blocking key with
+the newest trained model (training one on the first run or when asked), and acts on the pairs
+whose records still belong to two customers: above the auto-merge threshold the customers are
+merged (method ``probabilistic``, with the probability and each field's contribution as the
+reason); between the thresholds the pair waits in the review queue; below, nothing. A pair
+decided before (merged, accepted, rejected, or already waiting) is never asked again.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import insert, select
+
+from patron.identity.graph import MergeMethod, merge_profiles
+from patron.identity.matching.options import MatchBackend, SparkOptions
+from patron.identity.matching.versions import StoredModel, latest_model, store_model
+from patron.identity.models import MatchPair, Profile, RecordProfile
+from patron.identity.rules import current_rules
+from patron.storage import utcnow
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+
+class ThresholdError(ValueError):
+    """The thresholds asked for do not make three bands."""
+
+
+@dataclass(frozen=True)
+class ResolveOptions:
+    """How to run: retrain or reuse, the engine, and thresholds overriding the rules."""
+
+    train: bool = False
+    backend: MatchBackend = MatchBackend.DUCKDB
+    auto_merge_threshold: float | None = None
+    review_threshold: float | None = None
+    spark: SparkOptions | None = None
+
+
+@dataclass(frozen=True)
+class ResolveSummary:
+    """What a run did."""
+
+    model_version: str
+    trained: bool
+    backend: str
+    records: int
+    pairs_scored: int
+    merged: int
+    queued: int
+    already_one_customer: int
+    decided_before: int
+    blocked: int
+    unresolved: int
+    auto_merge_threshold: float
+    review_threshold: float
+    seconds: float
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "model_version": self.model_version,
+            "trained": self.trained,
+            "backend": self.backend,
+            "records": self.records,
+            "pairs_scored": self.pairs_scored,
+            "merged": self.merged,
+            "queued": self.queued,
+            "already_one_customer": self.already_one_customer,
+            "decided_before": self.decided_before,
+            "blocked": self.blocked,
+            "unresolved": self.unresolved,
+            "auto_merge_threshold": self.auto_merge_threshold,
+            "review_threshold": self.review_threshold,
+            "seconds": round(self.seconds, 3),
+        }
+
+
+def _thresholds(session: Session, options: ResolveOptions) -> tuple[float, float]:
+    match = current_rules(session).match
+    upper = options.auto_merge_threshold
+    lower = options.review_threshold
+    upper = match.auto_merge if upper is None else upper
+    lower = match.review if lower is None else lower
+    if not (0.0 < lower <= upper <= 1.0):
+        raise ThresholdError(
+            f"thresholds must satisfy 0 < review ({lower}) <= auto-merge ({upper}) <= 1"
+        )
+    return upper, lower
+
+
+class _Roots:
+    """The customer (root) of each record's node, kept current as this run merges."""
+
+    def __init__(self, session: Session) -> None:
+        rows = session.execute(
+            select(
+                RecordProfile.source_record_id, RecordProfile.profile_id, Profile.canonical_id
+            ).join(Profile, Profile.id == RecordProfile.profile_id)
+        ).all()
+        self.node: dict[int, int] = {}
+        self._parent: dict[int, int] = {}
+        for record_id, node, root in rows:
+            self.node[record_id] = node
+            self._parent.setdefault(root, root)
+        self._canonical = {record_id: root for record_id, _, root in rows}
+
+    def customer(self, record_id: int) -> int | None:
+        root = self._canonical.get(record_id)
+        return None if root is None else self._find(root)
+
+    def _find(self, root: int) -> int:
+        parent = self._parent.setdefault(root, root)
+        while parent != root:
+            grand = self._parent.setdefault(parent, parent)
+            self._parent[root] = grand
+            root, parent = parent, grand
+        return root
+
+    def join(self, winner: int, loser: int) -> None:
+        self._parent[self._find(loser)] = self._find(winner)
+
+
+def _contributions(row: dict[str, Any], labels: dict[str, dict[int, str]]) -> dict[str, Any]:
+    contributions: dict[str, Any] = {}
+    for name, by_gamma in labels.items():
+        gamma = row.get(f"gamma_{name}")
+        factor = row.get(f"bf_{name}")
+        if gamma is None or factor is None:
+            continue
+        adjustment = row.get(f"bf_tf_adj_{name}")
+        if adjustment is not None:
+            factor *= adjustment
+        contributions[name] = {
+            "level": by_gamma.get(int(gamma), str(gamma)),
+            "bayes_factor": round(float(factor), 6),
+            "weight": round(math.log2(factor), 4) if factor > 0 else None,
+        }
+    return contributions
+
+
+def _decided_pairs(session: Session) -> set[tuple[int, int]]:
+    rows = session.execute(select(MatchPair.record_a_id, MatchPair.record_b_id)).all()
+    return {(a, b) for a, b in rows}
+
+
+def resolve_records(session: Session, options: ResolveOptions | None = None) -> ResolveSummary:
+    """Run probabilistic resolution over all source customer records, in the caller's
+    transaction (the caller commits).
+
+    Raises ``ThresholdError`` when the thresholds do not make three bands. Records the
+    deterministic resolution has not reached yet (no profile node) are scored but not acted
+    on; a later run picks them up.
+    """
+    # Splink, DuckDB and Arrow take a moment to import: only a resolve run pays for them, not
+    # every process that imports the identity package.
+    from patron.identity.matching.backends import open_match_run  # noqa: PLC0415
+    from patron.identity.matching.features import record_features  # noqa: PLC0415
+    from patron.identity.matching.model import match_settings, train  # noqa: PLC0415
+
+    options = options or ResolveOptions()
+    started = time.perf_counter()
+    upper, lower = _thresholds(session, options)
+    features = record_features(session)
+    stored = None if options.train else latest_model(session)
+    trained = stored is None
+    settings: Any = match_settings() if stored is None else stored.model
+    predictions: Any = None
+    if features.num_rows >= 2:
+        with open_match_run(features, settings, options.backend, spark=options.spark) as run:
+            if stored is None:
+                model, stats = train(
+                    run.linker, records=features.num_rows, backend=str(options.backend)
+                )
+                stored = store_model(session, model, stats)
+            predictions = run.predictions(lower)
+    if stored is None:
+        # Fewer than two records: nothing to learn from, nothing to compare.
+        return ResolveSummary(
+            model_version="",
+            trained=False,
+            backend=str(options.backend),
+            records=features.num_rows,
+            pairs_scored=0,
+            merged=0,
+            queued=0,
+            already_one_customer=0,
+            decided_before=0,
+            blocked=0,
+            unresolved=0,
+            auto_merge_threshold=upper,
+            review_threshold=lower,
+            seconds=time.perf_counter() - started,
+        )
+    tally = _act(session, predictions, stored, upper)
+    return ResolveSummary(
+        model_version=stored.version,
+        trained=trained,
+        backend=str(options.backend),
+        records=features.num_rows,
+        pairs_scored=0 if predictions is None else predictions.num_rows,
+        auto_merge_threshold=upper,
+        review_threshold=lower,
+        seconds=time.perf_counter() - started,
+        **tally,
+    )
+
+
+def _act(session: Session, predictions: Any, model: StoredModel, upper: float) -> dict[str, int]:
+    tally = {
+        "merged": 0,
+        "queued": 0,
+        "already_one_customer": 0,
+        "decided_before": 0,
+        "blocked": 0,
+        "unresolved": 0,
+    }
+    if predictions is None or predictions.num_rows == 0:
+        return tally
+    roots = _Roots(session)
+    decided = _decided_pairs(session)
+    left = predictions.column("unique_id_l").to_pylist()
+    right = predictions.column("unique_id_r").to_pylist()
+    probability = predictions.column("match_probability").to_pylist()
+    # The surest pairs first: when a chain of pairs joins several customers, the strongest
+    # links are made (and recorded as the reason) before the weaker ones.
+    order = sorted(range(len(left)), key=lambda index: -probability[index])
+    candidates: list[int] = []
+    for index in order:
+        a, b = sorted((left[index], right[index]))
+        if (a, b) in decided:
+            tally["decided_before"] += 1
+        elif roots.customer(a) is None or roots.customer(b) is None:
+            tally["unresolved"] += 1
+        elif roots.customer(a) == roots.customer(b):
+            tally["already_one_customer"] += 1
+        else:
+            candidates.append(index)
+    if not candidates:
+        return tally
+    from patron.identity.matching.model import level_labels  # noqa: PLC0415
+
+    rows = predictions.take(candidates).to_pylist()
+    labels = level_labels(model.model)
+    now = utcnow()
+    for row in rows:
+        a, b = sorted((row["unique_id_l"], row["unique_id_r"]))
+        customer_a, customer_b = roots.customer(a), roots.customer(b)
+        if customer_a is None or customer_b is None:
+            continue
+        if customer_a == customer_b:
+            # Joined by a stronger pair earlier in this run.
+            tally["already_one_customer"] += 1
+            continue
+        pair = {
+            "record_a_id": a,
+            "record_b_id": b,
+            "model_id": model.id,
+            "probability": float(row["match_probability"]),
+            "match_weight": float(row["match_weight"]),
+            "contributions": _contributions(row, labels),
+            "created_at": now,
+        }
+        if pair["probability"] >= upper:
+            outcome = merge_profiles(
+                session,
+                roots.node[a],
+                roots.node[b],
+                method=MergeMethod.PROBABILISTIC,
+                reason={
+                    "probability": pair["probability"],
+                    "match_weight": pair["match_weight"],
+                    "model": model.version,
+                    "records": [a, b],
+                    "contributions": pair["contributions"],
+                },
+            )
+            if outcome.status == "blocked":
+                tally["blocked"] += 1
+                continue
+            if outcome.loser_id is not None:
+                roots.join(outcome.winner_id, outcome.loser_id)
+            if outcome.status == "same":
+                tally["already_one_customer"] += 1
+                continue
+            pair.update(status="merged", merge_id=outcome.merge_id, decided_at=now)
+            tally["merged"] += 1
+        else:
+            pair.update(status="review")
+            tally["queued"] += 1
+        session.execute(insert(MatchPair).values(**pair))
+    return tally

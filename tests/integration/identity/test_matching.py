@@ -1,0 +1,186 @@
+"""Probabilistic resolution on a small synthetic world: bands, memory of decisions, review."""
+
+from __future__ import annotations
+
+import csv
+import itertools
+import json
+from pathlib import Path
+
+import pytest
+from sqlalchemy import insert, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from patron.identity import (
+    MatchBackend,
+    PairDecidedError,
+    ResolveOptions,
+    ThresholdError,
+    accept_match_pair,
+    canonical_ids,
+    list_match_pairs,
+    new_profiles,
+    reject_match_pair,
+    resolve_records,
+)
+from patron.identity.models import Merge, MergeBlock, RecordProfile
+from patron.ingest import import_world
+from patron.ingest.models import Source, SourceRecord
+from patron.world import generate_world
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    directory = tmp_path_factory.mktemp("world")
+    generate_world(directory, customers=250, seed=11, workers=1)
+    # Only the customer files: events and orders do not take part in record matching.
+    document = json.loads((directory / "manifest.json").read_text())
+    document["files"] = [f for f in document["files"] if f["kind"] == "customers"]
+    (directory / "manifest.json").write_text(json.dumps(document))
+    return directory
+
+
+def _load(sessions: sessionmaker[Session], world: Path) -> None:
+    import_world(sessions, world)
+    # Each record its own customer, as the deterministic graph leaves records that share no
+    # identifier.
+    with sessions() as session, session.begin():
+        records = list(session.scalars(select(SourceRecord.id).order_by(SourceRecord.id)))
+        nodes = new_profiles(session, len(records))
+        session.execute(
+            insert(RecordProfile),
+            [{"source_record_id": r, "profile_id": n} for r, n in zip(records, nodes, strict=True)],
+        )
+
+
+def _truth(sessions: sessionmaker[Session], world: Path) -> dict[int, str]:
+    with (world / "truth.csv").open() as handle:
+        person = {
+            (row["source"], row["record_id"]): row["person_id"] for row in csv.DictReader(handle)
+        }
+    with sessions() as session:
+        rows = session.execute(
+            select(SourceRecord.id, Source.name, SourceRecord.record_id).join(
+                Source, Source.id == SourceRecord.source_id
+            )
+        ).all()
+    return {record: person[(source, record_id)] for record, source, record_id in rows}
+
+
+def _customers(session: Session) -> dict[int, int]:
+    rows = session.execute(select(RecordProfile.source_record_id, RecordProfile.profile_id)).all()
+    roots = canonical_ids(session, [node for _, node in rows])
+    return {record: roots[node] for record, node in rows}
+
+
+def test_resolve_merges_sure_pairs_and_remembers_them(
+    sessions: sessionmaker[Session], world: Path
+) -> None:
+    # given a world's customer records, each its own customer
+    _load(sessions, world)
+    truth = _truth(sessions, world)
+
+    # when resolving for the first time
+    with sessions() as session, session.begin():
+        first = resolve_records(session)
+
+    # then a model is trained and stored, and sure pairs are merged with their reasons
+    assert first.trained
+    assert first.model_version.startswith("v1-")
+    assert first.records == len(truth)
+    assert first.merged > 50
+    with sessions() as session:
+        customers = _customers(session)
+        merge = session.scalars(select(Merge).limit(1)).one()
+    assert merge.method == "probabilistic"
+    assert merge.reason["probability"] >= 0.99
+    assert merge.reason["model"] == first.model_version
+    assert {"first_name", "last_name", "email", "address"} <= set(merge.reason["contributions"])
+    assert "level" in merge.reason["contributions"]["last_name"]
+    # and what was merged is nearly always the same person
+    merged_pairs = [
+        (a, b)
+        for a, b in itertools.combinations(sorted(customers), 2)
+        if customers[a] == customers[b]
+    ]
+    wrong = [pair for pair in merged_pairs if truth[pair[0]] != truth[pair[1]]]
+    assert len(wrong) <= len(merged_pairs) * 0.01
+
+    # when resolving again
+    with sessions() as session, session.begin():
+        second = resolve_records(session)
+
+    # then the stored model is reused and nothing is merged or asked twice
+    assert not second.trained
+    assert second.model_version == first.model_version
+    assert second.merged == 0
+    assert second.queued == 0
+
+
+def test_review_queue_accept_and_reject(sessions: sessionmaker[Session], world: Path) -> None:
+    # given a run whose auto-merge band is out of reach, so every likely pair waits for review
+    _load(sessions, world)
+    options = ResolveOptions(auto_merge_threshold=1.0, review_threshold=0.5)
+    with sessions() as session, session.begin():
+        summary = resolve_records(session, options)
+    assert summary.merged == 0
+    assert summary.queued > 2
+    with sessions() as session:
+        queue = list_match_pairs(session, limit=3)
+    assert [pair.status for pair in queue] == ["review"] * 3
+    assert queue[0].probability >= queue[1].probability
+
+    # when one pair is accepted and another rejected
+    with sessions() as session, session.begin():
+        accepted = accept_match_pair(session, queue[0].id, decided_by="ana@example.com")
+        rejected = reject_match_pair(session, queue[1].id, decided_by="ana@example.com")
+
+    # then the accepted pair's customers are merged by hand and the rejected ones blocked
+    assert accepted.merge_status == "merged"
+    with sessions() as session:
+        merge = session.get(Merge, accepted.merge_id)
+        assert merge is not None
+        assert merge.method == "manual"
+        assert merge.reason["match_pair"] == queue[0].id
+        customers = _customers(session)
+        assert customers[queue[0].record_a.id] == customers[queue[0].record_b.id]
+        assert customers[queue[1].record_a.id] != customers[queue[1].record_b.id]
+        assert session.scalar(select(MergeBlock.id)) is not None
+    assert rejected.status == "rejected"
+    # and a decided pair cannot be decided again
+    with sessions() as session, session.begin(), pytest.raises(PairDecidedError):
+        accept_match_pair(session, queue[1].id, decided_by="bo@example.com")
+
+    # when resolving again with the auto-merge band open
+    with sessions() as session, session.begin():
+        again = resolve_records(
+            session, ResolveOptions(auto_merge_threshold=0.5, review_threshold=0.5)
+        )
+
+    # then the rejected pair stays apart: it is never asked or merged again
+    assert again.decided_before >= summary.queued
+    with sessions() as session:
+        customers = _customers(session)
+    assert customers[queue[1].record_a.id] != customers[queue[1].record_b.id]
+
+
+def test_thresholds_that_make_no_bands_are_refused(sessions: sessionmaker[Session]) -> None:
+    # given thresholds the wrong way round
+    options = ResolveOptions(auto_merge_threshold=0.5, review_threshold=0.9)
+
+    # when resolving, then the run is refused before any work
+    with sessions() as session, pytest.raises(ThresholdError, match="review"):
+        resolve_records(session, options)
+
+
+def test_unknown_pair_is_a_lookup_error(sessions: sessionmaker[Session]) -> None:
+    with sessions() as session, pytest.raises(LookupError, match="match pair 99"):
+        reject_match_pair(session, 99, decided_by="ana@example.com")
+
+
+def test_resolve_without_records_does_nothing(sessions: sessionmaker[Session]) -> None:
+    with sessions() as session, session.begin():
+        summary = resolve_records(session, ResolveOptions(backend=MatchBackend.DUCKDB))
+    assert summary.records == 0
+    assert summary.merged == 0
+    assert summary.model_version == ""
