@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+import httpx
 import pytest
 from playwright.sync_api import ConsoleMessage, Page, Route
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
@@ -296,3 +297,21 @@ def test_snippet_with_patron_as_cdn_sends_a_batch_once(
     stored = _stored(sessions)
     assert len({e.message_id for e in stored}) == 3
     _assert_the_shop_calls_are_stored_once(stored, f"{shop_site.url}/")
+
+
+def test_settings_behind_a_local_proxy_name_the_public_host(
+    live_server: LiveServer, sessions: sessionmaker[Session]
+) -> None:
+    # given a reverse proxy on the same machine that passes the browser's Host header on
+    write_key = _write_key(sessions)
+
+    # when analytics.js asks it for its settings over HTTPS
+    response = httpx.get(
+        f"{live_server.url}/v1/projects/{write_key}/settings",
+        headers={"Host": "track.shop.example", "X-Forwarded-Proto": "https"},
+    )
+
+    # then they send the events to the public host, over HTTPS
+    assert response.status_code == 200
+    segment_io = response.json()["integrations"]["Segment.io"]
+    assert (segment_io["apiHost"], segment_io["protocol"]) == ("track.shop.example/v1", "https")
