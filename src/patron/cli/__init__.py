@@ -4,7 +4,19 @@ from __future__ import annotations
 
 import typer
 
-from patron.cli import db, demo, events, imports, profiles, serve, sources, stats, world
+from patron.cli import (
+    db,
+    demo,
+    events,
+    imports,
+    profiles,
+    resolve,
+    review,
+    serve,
+    sources,
+    stats,
+    world,
+)
 
 app = typer.Typer(
     name="patron",
@@ -16,11 +28,13 @@ app.add_typer(sources.app, name="sources")
 app.add_typer(imports.app, name="import")
 app.add_typer(world.app, name="world")
 app.add_typer(events.app, name="events")
+app.add_typer(review.app, name="review")
 app.add_typer(profiles.app, name="profiles")
 app.command()(serve.serve)
 app.command()(serve.worker)
 app.command()(stats.stats)
 app.command()(demo.demo)
+app.command()(resolve.resolve)
 
 
 def main() -> None:

@@ -13,7 +13,7 @@ from fastapi_offline import FastAPIOffline
 import patron
 from patron import ingest
 from patron.storage import make_engine, make_session_factory
-from patron.web import pages, profiles, tracking
+from patron.web import pages, profiles, review, tracking
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
@@ -80,6 +80,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(tracking.router)
     app.include_router(tracking.failed_events_router)
     app.include_router(profiles.router)
+    app.include_router(review.router)
     app.add_middleware(tracking.TrackingCORSMiddleware)
     app.mount("/static", StaticFiles(directory=pages.STATIC_DIR), name="static")
 

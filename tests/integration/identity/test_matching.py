@@ -40,7 +40,8 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return directory
 
 
-def _load(sessions: sessionmaker[Session], world: Path) -> None:
+def load_records_each_its_own_customer(sessions: sessionmaker[Session], world: Path) -> None:
+    """Import a world's customer files and give each record a customer of its own."""
     import_world(sessions, world)
     # Each record its own customer, as the deterministic graph leaves records that share no
     # identifier.
@@ -77,7 +78,7 @@ def test_resolve_merges_sure_pairs_and_remembers_them(
     sessions: sessionmaker[Session], world: Path
 ) -> None:
     # given a world's customer records, each its own customer
-    _load(sessions, world)
+    load_records_each_its_own_customer(sessions, world)
     truth = _truth(sessions, world)
 
     # when resolving for the first time
@@ -119,7 +120,7 @@ def test_resolve_merges_sure_pairs_and_remembers_them(
 
 def test_review_queue_accept_and_reject(sessions: sessionmaker[Session], world: Path) -> None:
     # given a run whose auto-merge band is out of reach, so every likely pair waits for review
-    _load(sessions, world)
+    load_records_each_its_own_customer(sessions, world)
     options = ResolveOptions(auto_merge_threshold=1.0, review_threshold=0.5)
     with sessions() as session, session.begin():
         summary = resolve_records(session, options)
