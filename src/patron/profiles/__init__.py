@@ -20,6 +20,7 @@ from patron.profiles.customer360 import (
 from patron.profiles.export import ExportedCustomer, export_customers, iter_customers
 from patron.profiles.golden import (
     refresh_all_golden_records,
+    refresh_changed_golden_records,
     refresh_golden_records,
     survivorship_policy,
 )
@@ -59,6 +60,7 @@ __all__ = [
     "export_customers",
     "iter_customers",
     "refresh_all_golden_records",
+    "refresh_changed_golden_records",
     "refresh_golden_records",
     "resolve_customer",
     "search_profiles",

@@ -13,13 +13,13 @@ record) and writes only ``golden_records``.
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, Any, Final
 
-from sqlalchemy import ColumnElement, delete, select
+from sqlalchemy import ColumnElement, delete, or_, select, union
 
-from patron import identity
-from patron.identity.models import Profile, RecordProfile
+from patron import identity, ingest
+from patron.identity.models import Identifier, Merge, Profile, RecordProfile
 from patron.ingest.models import Source, SourceRecord
 from patron.profiles.models import GoldenRecord
 from patron.profiles.survivorship import (
@@ -38,6 +38,13 @@ if TYPE_CHECKING:
     from sqlalchemy import Select
     from sqlalchemy.orm import Session, sessionmaker
 
+# The processor cursor of the sweep for changed customers: its position is the start of the
+# previous sweep, in microseconds since the epoch.
+GOLDEN_CURSOR: Final = "golden_records"
+# A transaction still open when the previous sweep started may commit rows stamped before that
+# start; looking back this much further catches them (refreshing a customer twice costs little).
+SWEEP_OVERLAP: Final = timedelta(minutes=1)
+_EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
 # IN lists stay well under SQLite's and PostgreSQL's bound-parameter limits.
 CHUNK: Final = 500
 
@@ -200,3 +207,31 @@ def refresh_all_golden_records(sessions: sessionmaker[Session], *, chunk: int = 
 def lineage_of(attributes: dict[str, Any]) -> dict[str, SurvivingValue]:
     """A stored golden record's attributes read back with their lineage."""
     return {name: SurvivingValue.from_json(kept) for name, kept in attributes.items()}
+
+
+def refresh_changed_golden_records(session: Session, *, now: datetime | None = None) -> int:
+    """Refresh the golden records of every customer that changed since the previous call.
+
+    A customer changed when a node of it was created, merged or split (``profiles.updated_at``),
+    gained an identifier (a newly resolved record brings its ``record`` identifier), holds a
+    record re-delivered with new content, or was the winner of a merge undone since. The first
+    call refreshes every customer. Runs in the caller's transaction with the sweep's cursor
+    locked, so concurrent workers take turns; returns the number of customers refreshed.
+    """
+    start = now or datetime.now(UTC)
+    position = ingest.lock_cursor(session, GOLDEN_CURSOR)
+    since = _EPOCH + timedelta(microseconds=position) - SWEEP_OVERLAP if position else _EPOCH
+    changed = union(
+        select(Profile.id).where(Profile.updated_at > since),
+        select(Identifier.profile_id).where(
+            Identifier.type == identity.IdentifierType.RECORD, Identifier.created_at > since
+        ),
+        select(RecordProfile.profile_id)
+        .join(SourceRecord, SourceRecord.id == RecordProfile.source_record_id)
+        .where(SourceRecord.updated_at > since),
+        select(Merge.winner_id).where(or_(Merge.created_at > since, Merge.undone_at > since)),
+    )
+    nodes = list(session.scalars(select(changed.subquery().c[0])))
+    refreshed = refresh_golden_records(session, nodes)
+    ingest.move_cursor(session, GOLDEN_CURSOR, (start - _EPOCH) // timedelta(microseconds=1))
+    return refreshed

@@ -1,6 +1,7 @@
 """Golden records: kept per customer, recomputed after merges and unmerges, by the rules in
 force."""
 
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -146,3 +147,46 @@ def test_refresh_all_recomputes_every_customer_and_drops_merged_ones(
 def test_unknown_ids_are_ignored(sessions: sessionmaker[Session]) -> None:
     with sessions() as session, session.begin():
         assert profiles.refresh_golden_records(session, [404]) == 0
+
+
+def test_the_sweep_refreshes_only_customers_changed_since_the_last_one(
+    sessions: sessionmaker[Session], two_nodes: tuple[int, int], tmp_path: Path
+) -> None:
+    pos, shop = two_nodes
+    # given a first sweep, which refreshes everyone
+    with sessions() as session, session.begin():
+        assert profiles.refresh_changed_golden_records(session) == 2
+        bob = new_customer(session)
+
+    # when a customer appears and, later, two customers merge
+    later = datetime.now(UTC) + timedelta(hours=1)
+    with sessions() as session, session.begin():
+        identity.merge_profiles(session, pos, shop, method=MergeMethod.MANUAL, reason={})
+    with sessions() as session, session.begin():
+        merged = profiles.refresh_changed_golden_records(session, now=later)
+    with sessions() as session, session.begin():
+        untouched = profiles.refresh_changed_golden_records(session, now=later + timedelta(hours=1))
+
+    # then the merged customer and the new one were refreshed, and nobody the next time
+    assert merged == 2
+    assert untouched == 0
+    assert sorted(golden(sessions)) == [pos, bob]
+
+
+def test_the_sweep_sees_a_merge_undone_outside_the_profiles(
+    sessions: sessionmaker[Session], two_nodes: tuple[int, int]
+) -> None:
+    pos, shop = two_nodes
+    with sessions() as session, session.begin():
+        outcome = identity.merge_profiles(session, pos, shop, method=MergeMethod.MANUAL, reason={})
+        profiles.refresh_changed_golden_records(session)
+    assert outcome.merge_id is not None
+
+    with sessions() as session, session.begin():
+        identity.unmerge(session, outcome.merge_id, reason="split by hand")
+    with sessions() as session, session.begin():
+        refreshed = profiles.refresh_changed_golden_records(session)
+
+    assert refreshed == 2
+    rows = golden(sessions)
+    assert (rows[pos].email, rows[shop].email) == ("ann.lee@pos.example", "ann@shop.example")
