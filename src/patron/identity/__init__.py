@@ -40,6 +40,13 @@ from patron.identity.matching import (
     reject_match_pair,
     resolve_records,
 )
+from patron.identity.resolve import (
+    ResolutionStep,
+    resolve_customer_records,
+    resolve_events,
+    resolve_identities,
+    resolve_orders,
+)
 from patron.identity.rules import (
     CustomIdentifier,
     FieldSurvivorship,
@@ -65,6 +72,7 @@ __all__ = [
     "MergeOutcome",
     "PairDecidedError",
     "RecordSummary",
+    "ResolutionStep",
     "ResolveOptions",
     "ResolveSummary",
     "ReviewDecision",
@@ -94,6 +102,10 @@ __all__ = [
     "parse_rules",
     "profile_of_record",
     "reject_match_pair",
+    "resolve_customer_records",
+    "resolve_events",
+    "resolve_identities",
+    "resolve_orders",
     "resolve_records",
     "save_rules",
     "unmerge",

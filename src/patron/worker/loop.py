@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from sqlalchemy.exc import OperationalError
 
-from patron import ingest
+from patron import identity, ingest
 from patron.storage import make_engine, make_session_factory, utcnow
 
 if TYPE_CHECKING:
@@ -27,6 +27,7 @@ class WorkerPass:
     events_read: int
     carts_changed: int
     carts_abandoned: int
+    identity: identity.ResolutionStep = field(default_factory=identity.ResolutionStep)
 
 
 def run_once(
@@ -35,7 +36,17 @@ def run_once(
     *,
     settle: timedelta = ingest.CART_SETTLE_TIME,
 ) -> WorkerPass:
-    """Project every settled event not yet projected, then sweep abandoned carts."""
+    """Resolve the identities of everything new, project every settled event not yet
+    projected, then sweep abandoned carts."""
+    resolved = identity.ResolutionStep()
+    while True:
+        with sessions() as session, session.begin():
+            resolution = identity.resolve_identities(
+                session, default_region=settings.default_phone_region, settle=settle
+            )
+        resolved += resolution
+        if resolution.items_read == 0:
+            break
     events_read = carts_changed = 0
     while True:
         with sessions() as session, session.begin():
@@ -50,7 +61,7 @@ def run_once(
             idle_for=timedelta(minutes=settings.cart_abandon_after_minutes),
             now=utcnow(),
         )
-    return WorkerPass(events_read, carts_changed, abandoned)
+    return WorkerPass(events_read, carts_changed, abandoned, resolved)
 
 
 def run_worker(settings: Settings, stop: threading.Event) -> None:
@@ -65,12 +76,18 @@ def run_worker(settings: Settings, stop: threading.Event) -> None:
                 logger.exception("database unavailable; the worker retries shortly")
                 stop.wait(settings.worker_poll_seconds * 5)
                 continue
-            if done.events_read:
+            if done.events_read or done.identity.items_read:
                 logger.info(
-                    "worker: %d events read, %d carts changed, %d abandoned",
+                    "worker: %d events read, %d carts changed, %d abandoned; identity: "
+                    "%d events, %d records, %d orders resolved, %d profiles new, %d merges",
                     done.events_read,
                     done.carts_changed,
                     done.carts_abandoned,
+                    done.identity.events,
+                    done.identity.records,
+                    done.identity.orders,
+                    done.identity.profiles_created,
+                    done.identity.merges,
                 )
             else:
                 stop.wait(settings.worker_poll_seconds)

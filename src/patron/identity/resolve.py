@@ -1,0 +1,676 @@
+"""Real-time deterministic identity resolution of events, customer records and orders.
+
+The worker calls ``resolve_identities`` after each batch of the log. Each thing it reads (an
+event, a source's customer record, an order) carries identifiers; they are normalised, blocked
+values dropped, and taken strongest first (the rules' priority order):
+
+* no identifier known yet: a new profile node gets them all;
+* one customer knows some of them: the others are attached to it;
+* several customers know them: they are merged (deterministically, with the two identifiers
+  that joined them as the reason), unless the merge would break a per-customer limit (two
+  ``userId`` of one source, six emails...) or an undone merge forbids it: then the weaker
+  identifier gives way and stays with the customer that has it.
+
+An identifier that would break a limit of the customer is not attached. That is what keeps a
+shared in-store tablet or a family email from chaining different people together: the tablet's
+device id belongs to the first shopper seen with it, and each later shopper, arriving with a
+``userId`` of their own, cannot be merged into that shopper (one ``userId`` per source).
+
+Every step reads in batches (one query for all identifiers of a batch) and holds the
+``identity`` cursor row locked for its whole transaction: one resolver at a time, so two workers
+never resolve the same customer at once and no update is lost; merges also lock the customers'
+roots (``merge_profiles``), against manual merges and unmerges made meanwhile.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import delete, func, insert, or_, select, tuple_, update
+
+from patron import ingest
+from patron.identity.graph import MergeMethod, canonical_ids, merge_profiles, new_profiles
+from patron.identity.identifiers import (
+    IdentifierKey,
+    IdentifierType,
+    normalise,
+    scope_of,
+)
+from patron.identity.models import (
+    EventProfile,
+    Identifier,
+    OrderProfile,
+    Profile,
+    RecordProfile,
+)
+from patron.identity.rules import IdentityRules, current_rules
+from patron.ingest.models import Event, Order, Source, SourceRecord
+from patron.storage import utcnow
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Sequence
+    from datetime import timedelta
+
+    from sqlalchemy.orm import Session
+
+EVENTS_CURSOR = "identity"
+ORDERS_CURSOR = "identity-orders"
+# The same settle time as every reader of the log (see ``ingest.CART_SETTLE_TIME``).
+SETTLE_TIME = ingest.CART_SETTLE_TIME
+# Keys per look-up query: three bound parameters each, well under SQLite's limit.
+_LOOKUP_CHUNK = 3_000
+_TRAIT_FIELDS = {
+    IdentifierType.EMAIL: ("email",),
+    IdentifierType.PHONE: ("phone",),
+    IdentifierType.LOYALTY_CARD: ("loyalty_card", "loyaltyCard"),
+}
+
+_Slot = tuple[str, int]  # (type, scope): what a per-customer limit counts
+
+
+@dataclass(frozen=True, slots=True)
+class ResolutionStep:
+    """What one call resolved and what it changed in the graph."""
+
+    events: int = 0
+    records: int = 0
+    orders: int = 0
+    profiles_created: int = 0
+    identifiers_added: int = 0
+    merges: int = 0
+    merges_refused: int = 0
+
+    def __add__(self, other: ResolutionStep) -> ResolutionStep:
+        return ResolutionStep(
+            *(a + b for a, b in zip(self._values(), other._values(), strict=True))
+        )
+
+    def _values(self) -> tuple[int, ...]:
+        return (
+            self.events,
+            self.records,
+            self.orders,
+            self.profiles_created,
+            self.identifiers_added,
+            self.merges,
+            self.merges_refused,
+        )
+
+    @property
+    def items_read(self) -> int:
+        return self.events + self.records + self.orders
+
+
+@dataclass(frozen=True, slots=True)
+class _Candidate:
+    key: IdentifierKey
+    source_id: int
+
+
+@dataclass(slots=True)
+class _Counts:
+    profiles_created: int = 0
+    identifiers_added: int = 0
+    merges: int = 0
+    merges_refused: int = 0
+
+
+@dataclass(slots=True)
+class _Batch:
+    """The part of the graph a batch touches, loaded once, kept in step with its changes."""
+
+    session: Session
+    rules: IdentityRules
+    node_of: dict[IdentifierKey, int] = field(default_factory=dict)
+    root_of: dict[int, int] = field(default_factory=dict)
+    slots: dict[int, Counter[_Slot]] = field(default_factory=dict)
+    new_identifiers: list[dict[str, Any]] = field(default_factory=list)
+    spare_nodes: list[int] = field(default_factory=list)
+    counts: _Counts = field(default_factory=_Counts)
+
+    def load(self, keys: set[IdentifierKey], expected_new: int) -> None:
+        """Read the nodes of ``keys`` and the identifier counts of their customers."""
+        wanted = sorted(key for key in keys if key not in self.node_of)
+        for start in range(0, len(wanted), _LOOKUP_CHUNK):
+            chunk = wanted[start : start + _LOOKUP_CHUNK]
+            rows = self.session.execute(
+                select(
+                    Identifier.type, Identifier.scope, Identifier.value, Identifier.profile_id
+                ).where(
+                    tuple_(Identifier.type, Identifier.scope, Identifier.value).in_(
+                        [(key.type, key.scope, key.value) for key in chunk]
+                    )
+                )
+            ).all()
+            for kind, scope, value, node in rows:
+                self.node_of[IdentifierKey(kind, scope, value)] = node
+        nodes = set(self.node_of.values()) - self.root_of.keys()
+        self.root_of.update(canonical_ids(self.session, nodes))
+        self._load_slots(set(self.root_of.values()) - self.slots.keys())
+        if expected_new > 0:
+            # New customers are made in one statement; the ones not needed are removed at the
+            # end of the batch, in the same transaction.
+            self.spare_nodes.extend(reversed(new_profiles(self.session, expected_new)))
+
+    def _load_slots(self, roots: set[int]) -> None:
+        for root in roots:
+            self.slots[root] = Counter()
+        ordered = sorted(roots)
+        for start in range(0, len(ordered), _LOOKUP_CHUNK):
+            rows = self.session.execute(
+                select(Profile.canonical_id, Identifier.type, Identifier.scope, func.count())
+                .join(Identifier, Identifier.profile_id == Profile.id)
+                .where(Profile.canonical_id.in_(ordered[start : start + _LOOKUP_CHUNK]))
+                .group_by(Profile.canonical_id, Identifier.type, Identifier.scope)
+            ).all()
+            for root, kind, scope, count in rows:
+                self.slots[root][(kind, scope)] = count
+
+    def _new_node(self) -> int:
+        node = self.spare_nodes.pop() if self.spare_nodes else new_profiles(self.session, 1)[0]
+        self.root_of[node] = node
+        self.slots[node] = Counter()
+        self.counts.profiles_created += 1
+        return node
+
+    def _conflict(self, held: Counter[_Slot], added: Counter[_Slot]) -> _Slot | None:
+        """The first limit that holding both sets of identifiers would break, if any."""
+        for slot, count in added.items():
+            limit = self.rules.limit(slot[0])
+            if limit is None:
+                continue
+            present = held.get(slot, 0)
+            if present and count and present + count > limit:
+                return slot
+        return None
+
+    def _attach(self, candidate: _Candidate, node: int) -> bool:
+        if candidate.key in self.node_of:
+            return False
+        root = self.root_of[node]
+        slot = (candidate.key.type, candidate.key.scope)
+        limit = self.rules.limit(candidate.key.type)
+        if limit is not None and self.slots[root][slot] + 1 > limit:
+            return False
+        self.node_of[candidate.key] = node
+        self.slots[root][slot] += 1
+        self.new_identifiers.append(
+            {
+                "type": candidate.key.type,
+                "scope": candidate.key.scope,
+                "value": candidate.key.value,
+                "profile_id": node,
+                "source_id": candidate.source_id,
+                "created_at": utcnow(),
+            }
+        )
+        self.counts.identifiers_added += 1
+        return True
+
+    def _merge(
+        self,
+        root: int,
+        other: int,
+        joining: IdentifierKey,
+        anchor: IdentifierKey,
+        on: dict[str, Any],
+    ) -> int | None:
+        """Merge two customers if the rules allow it; the surviving root, or None."""
+        if self._conflict(self.slots[root], self.slots[other]) is not None:
+            self.counts.merges_refused += 1
+            return None
+        outcome = merge_profiles(
+            self.session,
+            root,
+            other,
+            method=MergeMethod.DETERMINISTIC,
+            reason={
+                "rule": "identifiers seen together",
+                "identifier": {"type": joining.type, "value": joining.value},
+                "with": {"type": anchor.type, "value": anchor.value},
+                "on": on,
+            },
+        )
+        if outcome.status == "blocked":
+            self.counts.merges_refused += 1
+            return None
+        winner = outcome.winner_id
+        if outcome.status == "merged" and outcome.loser_id is not None:
+            loser = outcome.loser_id
+            self.counts.merges += 1
+            for node, node_root in self.root_of.items():
+                if node_root == loser:
+                    self.root_of[node] = winner
+            self.slots[winner] = self.slots.get(winner, Counter()) + self.slots.pop(
+                loser, Counter()
+            )
+        return winner
+
+    def resolve(self, candidates: Sequence[_Candidate], on: dict[str, Any]) -> int | None:
+        """The node the identifiers resolve to, after attaching and merging; None if none."""
+        if not candidates:
+            return None
+        unique = {c.key: c for c in reversed(candidates)}
+        ordered = sorted(unique.values(), key=lambda c: self.rules.rank(c.key.type))
+        anchor: int | None = None  # the node of the strongest identifier
+        anchor_key: IdentifierKey | None = None
+        pending: list[_Candidate] = []  # unknown identifiers before any known one
+        for candidate in ordered:
+            node = self.node_of.get(candidate.key)
+            if node is None:
+                if anchor is None:
+                    pending.append(candidate)
+                else:
+                    self._attach(candidate, anchor)
+                continue
+            root = self.root_of[node]
+            if anchor is None:
+                wanted = Counter((c.key.type, c.key.scope) for c in pending)
+                if self._conflict(self.slots[root], wanted) is not None:
+                    # A stronger identifier of this event cannot join that customer.
+                    self.counts.merges_refused += 1
+                    continue
+                anchor, anchor_key = node, candidate.key
+                for waiting in pending:
+                    self._attach(waiting, anchor)
+                pending = []
+                continue
+            anchor_root = self.root_of[anchor]
+            if root != anchor_root and anchor_key is not None:
+                self._merge(anchor_root, root, candidate.key, anchor_key, on)
+        if anchor is None:
+            anchor = self._new_node()
+            for waiting in pending:
+                self._attach(waiting, anchor)
+        return anchor
+
+    def finish(self) -> None:
+        """Write the identifiers attached and drop the new nodes that were not needed."""
+        if self.new_identifiers:
+            self.session.execute(insert(Identifier), self.new_identifiers)
+            self.new_identifiers = []
+        if self.spare_nodes:
+            self.session.execute(
+                delete(Profile)
+                .where(Profile.id.in_(self.spare_nodes))
+                .execution_options(synchronize_session=False)
+            )
+            self.spare_nodes = []
+
+
+def _candidate(
+    rules: IdentityRules,
+    kind: str,
+    raw: object,
+    source_id: int,
+    region: str | None,
+    *,
+    per_source: bool = False,
+) -> _Candidate | None:
+    if raw is None:
+        return None
+    value = normalise(kind, raw, region=region)
+    if value is None or rules.is_blocked(kind, value):
+        return None
+    key = IdentifierKey(kind, scope_of(kind, source_id, per_source=per_source), value)
+    return _Candidate(key, source_id)
+
+
+def _traits_candidates(
+    rules: IdentityRules,
+    traits: dict[str, Any],
+    source_id: int,
+    source_name: str,
+    region: str | None,
+) -> list[_Candidate]:
+    found: list[_Candidate] = []
+    for kind, names in _TRAIT_FIELDS.items():
+        for name in names:
+            candidate = _candidate(rules, kind, traits.get(name), source_id, region)
+            if candidate is not None:
+                found.append(candidate)
+                break
+    for custom in rules.custom_identifiers:
+        if custom.sources and source_name not in custom.sources:
+            continue
+        candidate = _candidate(
+            rules,
+            custom.type,
+            traits.get(custom.trait),
+            source_id,
+            region,
+            per_source=custom.per_source,
+        )
+        if candidate is not None:
+            found.append(candidate)
+    return found
+
+
+@dataclass(frozen=True, slots=True)
+class _SourceInfo:
+    name: str
+    region: str | None
+
+
+def _sources(session: Session, default_region: str) -> dict[int, _SourceInfo]:
+    return {
+        source_id: _SourceInfo(name, region or default_region)
+        for source_id, name, region in session.execute(
+            select(Source.id, Source.name, Source.default_region)
+        ).all()
+    }
+
+
+def _dict(value: object) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def _event_candidates(
+    rules: IdentityRules, row: Any, source: _SourceInfo
+) -> tuple[list[_Candidate], list[_Candidate]]:
+    """The identifiers an event carries, and the alias's previous id (user id or cookie)."""
+    payload = _dict(row.payload)
+    context = _dict(payload.get("context"))
+    traits = dict(_dict(context.get("traits")))
+    if row.type == "identify":
+        traits.update(_dict(payload.get("traits")))
+    found: list[_Candidate] = []
+    for kind, raw in (
+        (IdentifierType.USER_ID, row.user_id),
+        (IdentifierType.ANONYMOUS_ID, row.anonymous_id),
+    ):
+        candidate = _candidate(rules, kind, raw, row.source_id, source.region)
+        if candidate is not None:
+            found.append(candidate)
+    found.extend(_traits_candidates(rules, traits, row.source_id, source.name, source.region))
+    device = _dict(context.get("device"))
+    for kind, raw in (
+        (IdentifierType.DEVICE_ID, device.get("id")),
+        (IdentifierType.PUSH_TOKEN, device.get("token")),
+    ):
+        candidate = _candidate(rules, kind, raw, row.source_id, source.region)
+        if candidate is not None:
+            found.append(candidate)
+    previous: list[_Candidate] = []
+    if row.type == "alias" and row.previous_id is not None:
+        for kind in (IdentifierType.USER_ID, IdentifierType.ANONYMOUS_ID):
+            candidate = _candidate(rules, kind, row.previous_id, row.source_id, source.region)
+            if candidate is not None:
+                previous.append(candidate)
+    return found, previous
+
+
+def _expected_new(batch: _Batch, groups: Iterable[Sequence[_Candidate]]) -> int:
+    """An upper bound of the new customers a batch makes: groups sharing no known identifier,
+    counted once per strongest identifier."""
+    firsts: set[IdentifierKey] = set()
+    for group in groups:
+        if group and not any(c.key in batch.node_of for c in group):
+            firsts.add(min(group, key=lambda c: batch.rules.rank(c.key.type)).key)
+    return len(firsts)
+
+
+def resolve_events(
+    session: Session,
+    *,
+    default_region: str,
+    limit: int = 5_000,
+    settle: timedelta = SETTLE_TIME,
+) -> ResolutionStep:
+    """Resolve the next ``limit`` settled events of the log; call until it reads none.
+
+    Runs in the caller's transaction with the identity cursor locked.
+    """
+    position = ingest.lock_cursor(session, EVENTS_CURSOR)
+    rows = session.execute(
+        select(
+            Event.id,
+            Event.source_id,
+            Event.type,
+            Event.user_id,
+            Event.anonymous_id,
+            Event.previous_id,
+            Event.payload,
+        )
+        .where(Event.id > position, Event.received_at <= utcnow() - settle)
+        .order_by(Event.id)
+        .limit(limit)
+    ).all()
+    if not rows:
+        return ResolutionStep()
+    rules = current_rules(session)
+    sources = _sources(session, default_region)
+    batch = _Batch(session, rules)
+    parsed = [(row, *_event_candidates(rules, row, sources[row.source_id])) for row in rows]
+    keys = {c.key for _, found, previous in parsed for c in (*found, *previous)}
+    batch.load(keys, 0)
+    batch.load(set(), _expected_new(batch, (found for _, found, _ in parsed)))
+    assignments: list[dict[str, int]] = []
+    for row, found, previous in parsed:
+        candidates = list(found)
+        if previous:
+            # alias: the previous id is a known user id, else the visitor's cookie.
+            known = [c for c in previous if c.key in batch.node_of]
+            candidates.append(known[0] if known else previous[-1])
+        node = batch.resolve(candidates, {"event_id": row.id})
+        if node is not None:
+            assignments.append({"event_id": row.id, "profile_id": node})
+    batch.finish()
+    if assignments:
+        session.execute(insert(EventProfile), assignments)
+    ingest.move_cursor(session, EVENTS_CURSOR, rows[-1].id)
+    counts = batch.counts
+    return ResolutionStep(
+        events=len(rows),
+        profiles_created=counts.profiles_created,
+        identifiers_added=counts.identifiers_added,
+        merges=counts.merges,
+        merges_refused=counts.merges_refused,
+    )
+
+
+def _record_candidates(rules: IdentityRules, row: Any, source: _SourceInfo) -> list[_Candidate]:
+    found = [
+        _Candidate(
+            IdentifierKey(IdentifierType.RECORD, row.source_id, row.record_id), row.source_id
+        )
+    ]
+    for kind, raw in (
+        (IdentifierType.EMAIL, row.email),
+        (IdentifierType.PHONE, row.phone),
+        (IdentifierType.LOYALTY_CARD, row.loyalty_card),
+    ):
+        candidate = _candidate(rules, kind, raw, row.source_id, source.region)
+        if candidate is not None:
+            found.append(candidate)
+    found.extend(
+        _traits_candidates(rules, _dict(row.attributes), row.source_id, source.name, source.region)
+        if rules.custom_identifiers
+        else ()
+    )
+    return found
+
+
+_RECORD_COLUMNS = (
+    SourceRecord.id,
+    SourceRecord.source_id,
+    SourceRecord.record_id,
+    SourceRecord.email,
+    SourceRecord.phone,
+    SourceRecord.loyalty_card,
+    SourceRecord.attributes,
+    SourceRecord.content_hash,
+)
+
+
+def _resolve_record_rows(
+    batch: _Batch, rows: Sequence[Any], sources: dict[int, _SourceInfo]
+) -> None:
+    parsed = [(row, _record_candidates(batch.rules, row, sources[row.source_id])) for row in rows]
+    batch.load({c.key for _, found in parsed for c in found}, 0)
+    batch.load(set(), _expected_new(batch, (found for _, found in parsed)))
+    known = set(
+        batch.session.scalars(
+            select(RecordProfile.source_record_id).where(
+                RecordProfile.source_record_id.in_([row.id for row in rows])
+            )
+        )
+    )
+    inserts: list[dict[str, Any]] = []
+    updates: list[dict[str, Any]] = []
+    for row, found in parsed:
+        node = batch.resolve(found, {"source_record_id": row.id})
+        if node is None:  # never: the record identifier is always there
+            continue
+        assignment = {
+            "source_record_id": row.id,
+            "profile_id": node,
+            "content_hash": row.content_hash,
+        }
+        (updates if row.id in known else inserts).append(assignment)
+    if inserts:
+        batch.session.execute(insert(RecordProfile), inserts)
+    if updates:
+        # ORM bulk update by primary key: one executemany.
+        batch.session.execute(update(RecordProfile), updates)
+
+
+def resolve_customer_records(
+    session: Session, *, default_region: str, limit: int = 5_000
+) -> ResolutionStep:
+    """Resolve the next ``limit`` customer records not resolved yet or changed since (placeholders
+    left by orders too); call until it reads none. Runs in the caller's transaction."""
+    ingest.lock_cursor(session, EVENTS_CURSOR)
+    rows = session.execute(
+        select(*_RECORD_COLUMNS)
+        .outerjoin(RecordProfile, RecordProfile.source_record_id == SourceRecord.id)
+        .where(
+            or_(
+                RecordProfile.source_record_id.is_(None),
+                RecordProfile.content_hash.is_(None),
+                RecordProfile.content_hash != SourceRecord.content_hash,
+            )
+        )
+        .order_by(SourceRecord.id)
+        .limit(limit)
+    ).all()
+    if not rows:
+        return ResolutionStep()
+    batch = _Batch(session, current_rules(session))
+    _resolve_record_rows(batch, rows, _sources(session, default_region))
+    batch.finish()
+    counts = batch.counts
+    return ResolutionStep(
+        records=len(rows),
+        profiles_created=counts.profiles_created,
+        identifiers_added=counts.identifiers_added,
+        merges=counts.merges,
+        merges_refused=counts.merges_refused,
+    )
+
+
+def resolve_orders(session: Session, *, default_region: str, limit: int = 5_000) -> ResolutionStep:
+    """Resolve the next ``limit`` orders: to their customer record's node, or, for an anonymous
+    receipt, to the node of the loyalty card, email or phone printed on it. A receipt with
+    none of them stays anonymous. Runs in the caller's transaction."""
+    ingest.lock_cursor(session, EVENTS_CURSOR)
+    position = ingest.lock_cursor(session, ORDERS_CURSOR)
+    rows = session.execute(
+        select(
+            Order.id,
+            Order.source_id,
+            Order.source_record_id,
+            Order.loyalty_card,
+            Order.email,
+            Order.phone,
+        )
+        .where(Order.id > position)
+        .order_by(Order.id)
+        .limit(limit)
+    ).all()
+    if not rows:
+        return ResolutionStep()
+    rules = current_rules(session)
+    sources = _sources(session, default_region)
+    batch = _Batch(session, rules)
+    record_ids = {row.source_record_id for row in rows if row.source_record_id is not None}
+    record_nodes = _record_nodes(session, record_ids)
+    unresolved = record_ids - record_nodes.keys()
+    if unresolved:
+        records = session.execute(
+            select(*_RECORD_COLUMNS)
+            .where(SourceRecord.id.in_(sorted(unresolved)))
+            .order_by(SourceRecord.id)
+        ).all()
+        _resolve_record_rows(batch, records, sources)
+        record_nodes.update(_record_nodes(session, unresolved))
+    anonymous: list[tuple[Any, list[_Candidate]]] = []
+    for row in rows:
+        if row.source_record_id is not None:
+            continue
+        found = []
+        for kind, raw in (
+            (IdentifierType.LOYALTY_CARD, row.loyalty_card),
+            (IdentifierType.EMAIL, row.email),
+            (IdentifierType.PHONE, row.phone),
+        ):
+            candidate = _candidate(rules, kind, raw, row.source_id, sources[row.source_id].region)
+            if candidate is not None:
+                found.append(candidate)
+        anonymous.append((row, found))
+    batch.load({c.key for _, found in anonymous for c in found}, 0)
+    batch.load(set(), _expected_new(batch, (found for _, found in anonymous)))
+    by_order = {row.id: batch.resolve(found, {"order_pk": row.id}) for row, found in anonymous}
+    assignments = []
+    for row in rows:
+        node = (
+            record_nodes.get(row.source_record_id)
+            if row.source_record_id is not None
+            else by_order.get(row.id)
+        )
+        if node is not None:
+            assignments.append({"order_pk": row.id, "profile_id": node})
+    batch.finish()
+    if assignments:
+        session.execute(insert(OrderProfile), assignments)
+    ingest.move_cursor(session, ORDERS_CURSOR, rows[-1].id)
+    counts = batch.counts
+    return ResolutionStep(
+        orders=len(rows),
+        records=len(unresolved),
+        profiles_created=counts.profiles_created,
+        identifiers_added=counts.identifiers_added,
+        merges=counts.merges,
+        merges_refused=counts.merges_refused,
+    )
+
+
+def resolve_identities(
+    session: Session,
+    *,
+    default_region: str,
+    limit: int = 5_000,
+    settle: timedelta = SETTLE_TIME,
+) -> ResolutionStep:
+    """One batch of each: changed customer records, then new orders, then settled events.
+
+    Call until ``items_read`` is 0. Runs in the caller's transaction; ``default_region`` reads
+    national phone numbers of sources without a region of their own.
+    """
+    step = resolve_customer_records(session, default_region=default_region, limit=limit)
+    step += resolve_orders(session, default_region=default_region, limit=limit)
+    return step + resolve_events(session, default_region=default_region, limit=limit, settle=settle)
+
+
+def _record_nodes(session: Session, record_ids: set[int]) -> dict[int, int]:
+    if not record_ids:
+        return {}
+    return dict(
+        session.execute(
+            select(RecordProfile.source_record_id, RecordProfile.profile_id).where(
+                RecordProfile.source_record_id.in_(sorted(record_ids))
+            )
+        ).all()
+    )
