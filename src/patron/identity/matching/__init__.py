@@ -10,6 +10,7 @@ from patron.identity.matching.resolve import (
     ResolveSummary,
     ThresholdError,
     resolve_records,
+    train_match_model,
 )
 from patron.identity.matching.review import (
     PairDecidedError,
@@ -43,4 +44,5 @@ __all__ = [
     "match_pair",
     "reject_match_pair",
     "resolve_records",
+    "train_match_model",
 ]

@@ -195,3 +195,38 @@ def level_labels(model: dict[str, Any]) -> dict[str, dict[int, str]]:
             by_gamma[len(non_null) - 1 - position] = str(label)
         labels[name] = by_gamma
     return labels
+
+
+# What training estimated, per comparison level: copied into the same model written for
+# another SQL dialect.
+_ESTIMATED_KEYS = ("m_probability", "u_probability")
+
+
+def model_for_dialect(model: dict[str, Any], dialect: str) -> dict[str, Any]:
+    """The saved ``model`` with its SQL written for ``dialect`` (``duckdb`` or ``spark``).
+
+    Splink saves a model in the SQL of the engine that trained it (DuckDB's
+    ``jaro_winkler_similarity("a_l", "a_r")`` is Spark's ``jaro_winkler(`a_l`, `a_r`)``). The
+    comparisons and blocking rules are written anew for the other engine from
+    ``match_settings`` and the trained parameters copied level by level, so one model version
+    scores the same on both. Raises ``ValueError`` when the saved model's comparisons are not
+    those of ``match_settings`` (a model of another Patron version).
+    """
+    if model.get("sql_dialect") == dialect:
+        return model
+    rewritten: dict[str, Any] = match_settings().get_settings(dialect).as_dict()  # type: ignore[no-untyped-call]
+    saved = {c["output_column_name"]: c for c in model.get("comparisons", [])}
+    for comparison in rewritten["comparisons"]:
+        name = comparison["output_column_name"]
+        levels = comparison["comparison_levels"]
+        saved_levels = saved.get(name, {}).get("comparison_levels", [])
+        if len(saved_levels) != len(levels):
+            raise ValueError(f"the saved model's comparison {name!r} differs from this version's")
+        for level, saved_level in zip(levels, saved_levels, strict=True):
+            for key in _ESTIMATED_KEYS:
+                if key in saved_level:
+                    level[key] = saved_level[key]
+    rewritten["probability_two_random_records_match"] = model[
+        "probability_two_random_records_match"
+    ]
+    return rewritten

@@ -149,6 +149,26 @@ def _decided_pairs(session: Session) -> set[tuple[int, int]]:
     return {(a, b) for a, b in rows}
 
 
+def train_match_model(
+    session: Session,
+    backend: MatchBackend = MatchBackend.DUCKDB,
+    *,
+    spark: SparkOptions | None = None,
+) -> StoredModel | None:
+    """Train a new model version on all source customer records and store it (in the
+    caller's transaction); None when there are fewer than two records to learn from."""
+    from patron.identity.matching.backends import open_match_run  # noqa: PLC0415
+    from patron.identity.matching.features import record_features  # noqa: PLC0415
+    from patron.identity.matching.model import match_settings, train  # noqa: PLC0415
+
+    features = record_features(session)
+    if features.num_rows < 2:
+        return None
+    with open_match_run(features, match_settings(), backend, spark=spark) as run:
+        model, stats = train(run.linker, records=features.num_rows, backend=str(backend))
+    return store_model(session, model, stats)
+
+
 def resolve_records(session: Session, options: ResolveOptions | None = None) -> ResolveSummary:
     """Run probabilistic resolution over all source customer records, in the caller's
     transaction (the caller commits).
@@ -161,7 +181,11 @@ def resolve_records(session: Session, options: ResolveOptions | None = None) -> 
     # every process that imports the identity package.
     from patron.identity.matching.backends import open_match_run  # noqa: PLC0415
     from patron.identity.matching.features import record_features  # noqa: PLC0415
-    from patron.identity.matching.model import match_settings, train  # noqa: PLC0415
+    from patron.identity.matching.model import (  # noqa: PLC0415
+        match_settings,
+        model_for_dialect,
+        train,
+    )
 
     options = options or ResolveOptions()
     started = time.perf_counter()
@@ -169,7 +193,9 @@ def resolve_records(session: Session, options: ResolveOptions | None = None) -> 
     features = record_features(session)
     stored = None if options.train else latest_model(session)
     trained = stored is None
-    settings: Any = match_settings() if stored is None else stored.model
+    settings: Any = (
+        match_settings() if stored is None else model_for_dialect(stored.model, options.backend)
+    )
     predictions: Any = None
     if features.num_rows >= 2:
         with open_match_run(features, settings, options.backend, spark=options.spark) as run:
