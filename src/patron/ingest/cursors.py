@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from sqlalchemy.dialects import postgresql, sqlite
+
 from patron.ingest.models import ProcessorCursor
 from patron.storage import utcnow
 
@@ -19,11 +21,17 @@ if TYPE_CHECKING:
 def locked_cursor(session: Session, name: str) -> ProcessorCursor:
     """The cursor called ``name``, locked for this transaction (created at 0 if missing)."""
     cursor = session.get(ProcessorCursor, name, with_for_update=True)
-    if cursor is None:
-        cursor = ProcessorCursor(name=name, position=0)
-        session.add(cursor)
-        session.flush()
-    return cursor
+    if cursor is not None:
+        return cursor
+    # Two workers may both find it missing: the second one's insert does nothing and its
+    # read below waits for the first one's transaction.
+    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    session.execute(
+        dialect.insert(ProcessorCursor)
+        .values(name=name, position=0, updated_at=utcnow())
+        .on_conflict_do_nothing()
+    )
+    return session.get_one(ProcessorCursor, name, with_for_update=True)
 
 
 def lock_cursor(session: Session, name: str) -> int:
