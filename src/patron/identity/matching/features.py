@@ -89,8 +89,8 @@ def clean_postcode(value: str | None) -> str | None:
     compact = _NOT_ALNUM.sub("", value.upper())
     if not compact:
         return None
-    # UK postcodes end in a three-character inward code; others are kept compact.
-    if 5 <= len(compact) <= 7 and compact[-3].isdigit():
+    # UK postcodes end in an inward code of a digit and two letters; others stay compact.
+    if 5 <= len(compact) <= 7 and compact[-3].isdigit() and compact[-2:].isalpha():
         return f"{compact[:-3]} {compact[-3:]}"
     return compact
 
