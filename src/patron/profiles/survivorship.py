@@ -223,7 +223,8 @@ def survive(
         keys = {r.source_record_id: comparison_key(r.values[name]) for r in candidates}
         chosen = _pick_record(candidates, field_policy, keys)
         golden[name] = _lineage(chosen, name, field_policy, None)
-    return golden
+    # Standard attributes first, in their usual order, then a source's extra ones.
+    return {name: golden[name] for name in (*STANDARD_FIELDS, *extra) if name in golden}
 
 
 def golden_values(golden: Mapping[str, SurvivingValue]) -> dict[str, str]:
