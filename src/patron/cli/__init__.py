@@ -8,6 +8,7 @@ from patron.cli import (
     db,
     demo,
     events,
+    identity,
     imports,
     profiles,
     resolve,
@@ -30,6 +31,7 @@ app.add_typer(world.app, name="world")
 app.add_typer(events.app, name="events")
 app.add_typer(review.app, name="review")
 app.add_typer(profiles.app, name="profiles")
+app.add_typer(identity.app, name="identity")
 app.command()(serve.serve)
 app.command()(serve.worker)
 app.command()(stats.stats)

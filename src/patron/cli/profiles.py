@@ -10,7 +10,7 @@ from typing import IO
 import orjson
 import typer
 
-from patron import profiles
+from patron import identity, profiles
 from patron.cli.context import load_settings, session_scope
 from patron.storage import make_engine, make_session_factory
 
@@ -146,3 +146,81 @@ def refresh() -> None:
     finally:
         engine.dispose()
     typer.echo(f"refreshed the golden records of {count:,} customers")
+
+
+def _render_explanation(found: identity.Explanation) -> None:
+    typer.echo(f"customer {found.customer_id}")
+    if found.requested_id != found.customer_id:
+        typer.echo(f"  (profile {found.requested_id} was merged into it)")
+    typer.echo("nodes:")
+    for node in found.nodes:
+        parent = f" merged into {node.merged_into_id}" if node.merged_into_id else " (root)"
+        typer.echo(f"  {node.id}{parent}  created {node.created_at:%Y-%m-%d %H:%M}")
+    typer.echo("identifiers:")
+    for known in found.identifiers:
+        typer.echo(
+            f"  {known.type:<14}{known.value:<40} node {known.node_id:<8}"
+            f"from {known.source or '-'} {known.first_seen:%Y-%m-%d %H:%M}"
+        )
+    typer.echo("source records:")
+    for record in found.records:
+        typer.echo(f"  {record.source}/{record.record_id}  node {record.node_id}")
+    typer.echo("merges:")
+    for merge in found.merges:
+        state = ""
+        if merge.undone_at is not None:
+            state = f"  UNDONE {merge.undone_at:%Y-%m-%d %H:%M}: {merge.undone_reason}"
+        typer.echo(
+            f"  #{merge.id} {merge.loser_id} -> {merge.winner_id} {merge.method} "
+            f"{merge.created_at:%Y-%m-%d %H:%M} {orjson.dumps(merge.reason).decode()}{state}"
+        )
+    typer.echo("blocks:")
+    for block in found.blocks:
+        typer.echo(
+            f"  {block.profile_a_id} never with {block.profile_b_id} (merge #{block.merge_id})"
+        )
+
+
+@app.command()
+def explain(
+    profile_id: int = typer.Argument(..., help="Any profile id (a merged one shows its customer)."),
+    as_json: bool = typer.Option(False, "--json", help="Print the explanation as JSON."),
+) -> None:
+    """Why a customer is who it is: its nodes, identifiers with their source, merges with their
+    reasons, and the blocks left by undone merges."""
+    settings = load_settings()
+    try:
+        with session_scope(settings) as session:
+            found = identity.explain_profile(session, profile_id)
+    except LookupError as error:
+        typer.echo(f"error: {error}", err=True)
+        raise typer.Exit(1) from error
+    if as_json:
+        _print_json(found)
+    else:
+        _render_explanation(found)
+
+
+@app.command()
+def unmerge(
+    merge_id: int = typer.Argument(..., help="The merge to undo (see `patron profiles explain`)."),
+    reason: str = typer.Option("undone by hand", "--reason", help="Why, kept with the merge."),
+    as_json: bool = typer.Option(False, "--json", help="Print the outcome as JSON."),
+) -> None:
+    """Undo a merge: both customers come back with their events, orders and records, and the
+    same merge is never made again automatically."""
+    settings = load_settings()
+    try:
+        with session_scope(settings) as session:
+            undone = profiles.undo_merge(session, merge_id, reason=reason)
+    except LookupError as error:
+        typer.echo(f"error: {error}", err=True)
+        raise typer.Exit(1) from error
+    except ValueError as error:
+        typer.echo(f"error: {error}", err=True)
+        raise typer.Exit(2) from error
+    if as_json:
+        _print_json(undone)
+        return
+    first, second = undone.customer_ids
+    typer.echo(f"merge #{merge_id} undone: customers {first} and {second} are separate again")

@@ -1,6 +1,17 @@
 """Identity resolution: identifiers, the identity graph, matching, merges and their undoing."""
 
 from patron.identity import models as _models  # noqa: F401 - registers the tables
+from patron.identity.explain import (
+    ExplainedBlock,
+    ExplainedIdentifier,
+    ExplainedMerge,
+    ExplainedNode,
+    ExplainedRecord,
+    Explanation,
+    IdentityStats,
+    explain_profile,
+    identity_stats,
+)
 from patron.identity.graph import (
     MergeMethod,
     MergeOutcome,
@@ -62,10 +73,17 @@ from patron.identity.rules import (
 
 __all__ = [
     "CustomIdentifier",
+    "ExplainedBlock",
+    "ExplainedIdentifier",
+    "ExplainedMerge",
+    "ExplainedNode",
+    "ExplainedRecord",
+    "Explanation",
     "FieldSurvivorship",
     "IdentifierKey",
     "IdentifierType",
     "IdentityRules",
+    "IdentityStats",
     "MatchBackend",
     "MatchThresholds",
     "MergeMethod",
@@ -89,6 +107,8 @@ __all__ = [
     "count_match_pairs",
     "current_rules",
     "current_rules_version",
+    "explain_profile",
+    "identity_stats",
     "latest_model",
     "list_match_pairs",
     "match_pair",
