@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy.exc import OperationalError
 
-from patron import identity, ingest
+from patron import identity, ingest, profiles
 from patron.storage import make_engine, make_session_factory, utcnow
 
 if TYPE_CHECKING:
@@ -47,6 +47,10 @@ def run_once(
         resolved += resolution
         if resolution.items_read == 0:
             break
+    if resolved.items_read:
+        # Golden records follow the records, nodes and merges resolution just made.
+        with sessions() as session, session.begin():
+            profiles.refresh_changed_golden_records(session)
     events_read = carts_changed = 0
     while True:
         with sessions() as session, session.begin():
