@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 import orjson
 from fastapi import APIRouter, Body, Query, Request, Response
 
-from patron import profiles
+from patron import identity, profiles
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session, sessionmaker
@@ -78,6 +78,20 @@ def timeline(
     except profiles.InvalidCursorError as error:
         return _error(400, "invalid_cursor", str(error))
     return _json(200, {"id": root, **_page(page)})
+
+
+@router.get(
+    "/profiles/{profile_id}/explain",
+    summary="Why the customer is who it is: its nodes, identifiers with their sources, records, "
+    "merges with their reasons, and the blocks left by undone merges",
+)
+def explain(request: Request, profile_id: int) -> Response:
+    try:
+        with _sessions(request)() as session:
+            found = identity.explain_profile(session, profile_id)
+    except LookupError as error:
+        return _error(404, "not_found", str(error))
+    return _json(200, found)
 
 
 def _page(page: profiles.TimelinePage) -> dict[str, Any]:

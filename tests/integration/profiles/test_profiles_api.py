@@ -212,3 +212,20 @@ def test_a_bad_cursor_and_an_unknown_merge_are_refused(
 
     assert (cursor.status_code, cursor.json()["error"]) == (400, "invalid_cursor")
     assert unknown.status_code == 404
+
+
+def test_explain_shows_the_merge_and_the_block_after_an_undo(
+    client: TestClient, sessions: sessionmaker[Session], tmp_path: Path
+) -> None:
+    first, second, merge_id = build_customer(sessions, tmp_path, 1, "ann")
+    client.post(f"/api/merges/{merge_id}/undo", json={"reason": "two people"})
+
+    explained = client.get(f"/api/profiles/{first}/explain")
+    missing = client.get("/api/profiles/999/explain")
+
+    assert explained.status_code == 200
+    body = explained.json()
+    assert body["customer_id"] == first
+    assert [(m["id"], m["undone_reason"]) for m in body["merges"]] == [(merge_id, "two people")]
+    assert [(b["profile_a_id"], b["profile_b_id"]) for b in body["blocks"]] == [(first, second)]
+    assert missing.status_code == 404
