@@ -17,6 +17,8 @@ from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, Any, Final
 
 from sqlalchemy import ColumnElement, delete, or_, select, union
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from patron import identity, ingest
 from patron.identity.models import Identifier, Merge, Profile, RecordProfile
@@ -123,30 +125,41 @@ def _searchable(golden: dict[str, SurvivingValue], name: str) -> str | None:
     return kept.value[: _SEARCHABLE_LENGTH[name]]
 
 
+def _upsert(session: Session) -> Any:
+    # Insert or overwrite in one statement: an undo through the API and the worker's sweep may
+    # refresh the same customer at once, and neither should fail for it.
+    dialect = session.get_bind().dialect.name
+    upsert = (pg_insert if dialect == "postgresql" else sqlite_insert)(GoldenRecord)
+    return upsert.on_conflict_do_update(
+        index_elements=[GoldenRecord.profile_id],
+        set_={
+            name: upsert.excluded[name]
+            for name in ("attributes", "first_name", "last_name", "email", "phone", "updated_at")
+        },
+    )
+
+
 def _refresh_roots(session: Session, roots: Sequence[int], policy: SurvivorshipPolicy) -> None:
     by_customer: dict[int, list[RecordValues]] = defaultdict(list)
     for row in session.execute(records_of_customers(Profile.canonical_id.in_(roots))):
         by_customer[row[0]].append(record_values(row[2:]))
-    existing = {
-        golden.profile_id: golden
-        for golden in session.scalars(
-            select(GoldenRecord).where(GoldenRecord.profile_id.in_(roots))
-        )
-    }
     now = utcnow()
+    rows = []
     for root in roots:
         golden = survive(by_customer.get(root, ()), policy)
-        stored = existing.get(root)
-        if stored is None:
-            stored = GoldenRecord(profile_id=root)
-            session.add(stored)
-        stored.attributes = {name: kept.to_json() for name, kept in golden.items()}
-        stored.first_name = _searchable(golden, "first_name")
-        stored.last_name = _searchable(golden, "last_name")
-        stored.email = _searchable(golden, "email")
-        stored.phone = _searchable(golden, "phone")
-        stored.updated_at = now
-    session.flush()
+        rows.append(
+            {
+                "profile_id": root,
+                "attributes": {name: kept.to_json() for name, kept in golden.items()},
+                "first_name": _searchable(golden, "first_name"),
+                "last_name": _searchable(golden, "last_name"),
+                "email": _searchable(golden, "email"),
+                "phone": _searchable(golden, "phone"),
+                "updated_at": now,
+            }
+        )
+    if rows:
+        session.execute(_upsert(session), rows)
 
 
 def refresh_golden_records(session: Session, profile_ids: Iterable[int]) -> int:
