@@ -15,13 +15,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, cast
 
-from sqlalchemy import insert, select, update
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy.orm import aliased
 
 from patron.identity.models import Merge, MergeBlock, Profile, RecordProfile
 from patron.storage import utcnow
+
+if TYPE_CHECKING:
+    from sqlalchemy import Connection, Table
+    from sqlalchemy.orm import Session
 
 
 class MergeMethod(StrEnum):
@@ -98,48 +102,84 @@ def canonical_ids(session: Session, profile_ids: set[int] | list[int]) -> dict[i
     return dict(rows)
 
 
+# Merges are on the resolver's hot path: their statements are built once, in Core, on the
+# tables (no ORM adaptation per call).
+_PROFILES = cast("Table", Profile.__table__)
+_BLOCKS = cast("Table", MergeBlock.__table__)
+_MERGES = cast("Table", Merge.__table__)
+_node_a = _PROFILES.alias("node_a")
+_node_b = _PROFILES.alias("node_b")
+_ROOTS_OF = select(_PROFILES.c.id, _PROFILES.c.canonical_id).where(
+    _PROFILES.c.id.in_(bindparam("nodes", expanding=True))
+)
+_LOCK_ROOTS = (
+    select(_PROFILES.c.id, _PROFILES.c.canonical_id)
+    .where(_PROFILES.c.id.in_(bindparam("roots", expanding=True)))
+    .order_by(_PROFILES.c.id)
+    .with_for_update()
+)
+_BLOCK_BETWEEN = (
+    select(_BLOCKS.c.id)
+    .join(_node_a, _node_a.c.id == _BLOCKS.c.profile_a_id)
+    .join(_node_b, _node_b.c.id == _BLOCKS.c.profile_b_id)
+    .where(
+        _node_a.c.canonical_id.in_([bindparam("winner"), bindparam("loser")]),
+        _node_b.c.canonical_id.in_([bindparam("winner"), bindparam("loser")]),
+        _node_a.c.canonical_id != _node_b.c.canonical_id,
+    )
+    .limit(1)
+)
+_LINK = (
+    update(_PROFILES)
+    .where(_PROFILES.c.id == bindparam("loser"))
+    .values(merged_into_id=bindparam("winner"))
+)
+_REPOINT = (
+    update(_PROFILES)
+    .where(_PROFILES.c.canonical_id == bindparam("loser"))
+    .values(canonical_id=bindparam("winner"), updated_at=bindparam("now"))
+)
+_RECORD_MERGE = (
+    insert(_MERGES)
+    .values(
+        winner_id=bindparam("winner"),
+        loser_id=bindparam("loser"),
+        method=bindparam("method"),
+        reason=bindparam("reason", type_=_MERGES.c.reason.type),
+        created_at=bindparam("now", type_=_MERGES.c.created_at.type),
+    )
+    .returning(_MERGES.c.id)
+)
+
+
+def _roots(connection: Connection, a: int, b: int) -> tuple[int, int]:
+    roots = dict(connection.execute(_ROOTS_OF, {"nodes": sorted({a, b})}).all())
+    if a not in roots or b not in roots:
+        missing = a if a not in roots else b
+        raise LookupError(f"profile {missing} does not exist")
+    return roots[a], roots[b]
+
+
 def _lock_roots(session: Session, a: int, b: int) -> tuple[int, int]:
     """Lock the current roots of ``a`` and ``b`` in id order and return them.
 
     A concurrent merge may move a root between the read and the lock; the lookup is then made
-    again under the locks already held, until the locked rows are still the roots.
+    again under the locks already held, until the locked rows are still the roots. SQLite has
+    one writer at a time, and refuses a write from a transaction that read an older state, so
+    there a read is enough.
     """
+    connection = session.connection()
+    if connection.dialect.name != "postgresql":
+        return _roots(connection, a, b)
     for _ in range(_MAX_LOCK_ROUNDS):
-        roots = canonical_ids(session, [a, b])
-        if a not in roots or b not in roots:
-            missing = a if a not in roots else b
-            raise LookupError(f"profile {missing} does not exist")
-        root_a, root_b = roots[a], roots[b]
-        locked = session.execute(
-            select(Profile.id, Profile.canonical_id)
-            .where(Profile.id.in_(sorted({root_a, root_b})))
-            .order_by(Profile.id)
-            .with_for_update()
-        ).all()
-        if all(node == root for node, root in locked):
-            again = canonical_ids(session, [a, b])
-            if (again[a], again[b]) == (root_a, root_b):
-                return root_a, root_b
+        root_a, root_b = _roots(connection, a, b)
+        locked = connection.execute(_LOCK_ROOTS, {"roots": sorted({root_a, root_b})}).all()
+        if all(node == root for node, root in locked) and _roots(connection, a, b) == (
+            root_a,
+            root_b,
+        ):
+            return root_a, root_b
     raise RuntimeError(f"the roots of profiles {a} and {b} kept moving; try again")
-
-
-def _blocked(session: Session, root_a: int, root_b: int) -> bool:
-    """Whether a merge block links any node of one tree with any node of the other."""
-    node_a = aliased(Profile)
-    node_b = aliased(Profile)
-    roots = (root_a, root_b)
-    found = session.scalar(
-        select(MergeBlock.id)
-        .join(node_a, node_a.id == MergeBlock.profile_a_id)
-        .join(node_b, node_b.id == MergeBlock.profile_b_id)
-        .where(
-            node_a.canonical_id.in_(roots),
-            node_b.canonical_id.in_(roots),
-            node_a.canonical_id != node_b.canonical_id,
-        )
-        .limit(1)
-    )
-    return found is not None
 
 
 def merge_profiles(
@@ -155,32 +195,16 @@ def merge_profiles(
     if root_a == root_b:
         return MergeOutcome(status="same", merge_id=None, winner_id=root_a, loser_id=None)
     winner, loser = min(root_a, root_b), max(root_a, root_b)
-    if _blocked(session, winner, loser):
+    connection = session.connection()
+    pair = {"winner": winner, "loser": loser}
+    if connection.execute(_BLOCK_BETWEEN, pair).first() is not None:
         return MergeOutcome(status="blocked", merge_id=None, winner_id=winner, loser_id=loser)
     now = utcnow()
-    session.execute(
-        update(Profile)
-        .where(Profile.id == loser)
-        .values(merged_into_id=winner)
-        .execution_options(synchronize_session=False)
-    )
-    session.execute(
-        update(Profile)
-        .where(Profile.canonical_id == loser)
-        .values(canonical_id=winner, updated_at=now)
-        .execution_options(synchronize_session=False)
-    )
-    merge_id = session.scalars(
-        insert(Merge)
-        .values(
-            winner_id=winner,
-            loser_id=loser,
-            method=str(method),
-            reason=reason,
-            created_at=now,
-        )
-        .returning(Merge.id)
-    ).one()
+    connection.execute(_LINK, pair)
+    connection.execute(_REPOINT, {**pair, "now": now})
+    merge_id = connection.execute(
+        _RECORD_MERGE, {**pair, "method": str(method), "reason": reason, "now": now}
+    ).scalar_one()
     return MergeOutcome(status="merged", merge_id=merge_id, winner_id=winner, loser_id=loser)
 
 

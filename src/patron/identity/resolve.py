@@ -326,9 +326,14 @@ def _traits_candidates(
     region: str | None,
 ) -> list[_Candidate]:
     found: list[_Candidate] = []
+    if not traits:
+        return found
     for kind, names in _TRAIT_FIELDS.items():
         for name in names:
-            candidate = _candidate(rules, kind, traits.get(name), source_id, region)
+            raw = traits.get(name)
+            if raw is None:
+                continue
+            candidate = _candidate(rules, kind, raw, source_id, region)
             if candidate is not None:
                 found.append(candidate)
                 break

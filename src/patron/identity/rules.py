@@ -10,6 +10,7 @@ runs on the defaults below.
 from __future__ import annotations
 
 import re
+from functools import cached_property
 from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -109,6 +110,7 @@ def _default_blocked_patterns() -> dict[str, tuple[str, ...]]:
 def _default_limits() -> dict[str, int]:
     return {
         "user_id": 1,
+        "record": 1,
         "email": 5,
         "phone": 5,
         "loyalty_card": 3,
@@ -194,18 +196,32 @@ class IdentityRules(_Rules):
 
     def is_blocked(self, kind: str, value: str) -> bool:
         """Whether a normalised value of this type is never to be used as an identifier."""
+        values, patterns = self._blocklist
         folded = value.casefold()
-        for key in (ANY_TYPE, kind):
-            if folded in {blocked.casefold() for blocked in self.blocked_values.get(key, ())}:
-                return True
-            for pattern in self.blocked_patterns.get(key, ()):
-                if _compiled(pattern).fullmatch(value) or _compiled(pattern).fullmatch(folded):
-                    return True
-        return False
+        if folded in values.get(ANY_TYPE, ()) or folded in values.get(kind, ()):
+            return True
+        return any(
+            pattern.fullmatch(value)
+            for pattern in (*patterns.get(ANY_TYPE, ()), *patterns.get(kind, ()))
+        )
+
+    @cached_property
+    def _blocklist(
+        self,
+    ) -> tuple[dict[str, frozenset[str]], dict[str, tuple[re.Pattern[str], ...]]]:
+        # Built once per rule set: resolution asks for every identifier of every event.
+        values = {
+            kind: frozenset(blocked.casefold() for blocked in listed)
+            for kind, listed in self.blocked_values.items()
+        }
+        patterns = {
+            kind: tuple(re.compile(pattern, re.IGNORECASE) for pattern in listed)
+            for kind, listed in self.blocked_patterns.items()
+        }
+        return values, patterns
 
 
 _RANKS: dict[tuple[str, ...], dict[str, int]] = {}
-_PATTERNS: dict[str, re.Pattern[str]] = {}
 
 
 def _rank_table(priority: tuple[str, ...]) -> dict[str, int]:
@@ -214,14 +230,6 @@ def _rank_table(priority: tuple[str, ...]) -> dict[str, int]:
         table = {kind: index for index, kind in enumerate(priority)}
         _RANKS[priority] = table
     return table
-
-
-def _compiled(pattern: str) -> re.Pattern[str]:
-    compiled = _PATTERNS.get(pattern)
-    if compiled is None:
-        compiled = re.compile(pattern, re.IGNORECASE)
-        _PATTERNS[pattern] = compiled
-    return compiled
 
 
 class RulesError(ValueError):

@@ -54,7 +54,8 @@ def test_priority_puts_user_id_first_and_unlisted_types_last() -> None:
     assert ranks == sorted(ranks)
     assert rules.rank("custom:member") == len(rules.priority)
     assert rules.limit("user_id") == 1
-    assert rules.limit("record") is None
+    assert rules.limit("record") == 1
+    assert rules.limit("push_token") == 10
 
 
 def test_a_custom_identifier_can_be_limited_and_ranked() -> None:
