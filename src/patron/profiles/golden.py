@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from datetime import UTC, date, datetime, timedelta
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any, Final, cast
 
 from sqlalchemy import ColumnElement, delete, or_, select, union
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -37,7 +37,7 @@ from patron.storage import utcnow
 if TYPE_CHECKING:
     from collections.abc import Iterable, Sequence
 
-    from sqlalchemy import Select
+    from sqlalchemy import Select, Table
     from sqlalchemy.orm import Session, sessionmaker
 
 # The processor cursor of the sweep for changed customers: its position is the start of the
@@ -125,13 +125,16 @@ def _searchable(golden: dict[str, SurvivingValue], name: str) -> str | None:
     return kept.value[: _SEARCHABLE_LENGTH[name]]
 
 
+_GOLDEN_TABLE: Final = cast("Table", GoldenRecord.__table__)
+
+
 def _upsert(session: Session) -> Any:
     # Insert or overwrite in one statement: an undo through the API and the worker's sweep may
     # refresh the same customer at once, and neither should fail for it.
     dialect = session.get_bind().dialect.name
-    upsert = (pg_insert if dialect == "postgresql" else sqlite_insert)(GoldenRecord)
+    upsert = (pg_insert if dialect == "postgresql" else sqlite_insert)(_GOLDEN_TABLE)
     return upsert.on_conflict_do_update(
-        index_elements=[GoldenRecord.profile_id],
+        index_elements=["profile_id"],
         set_={
             name: upsert.excluded[name]
             for name in ("attributes", "first_name", "last_name", "email", "phone", "updated_at")
@@ -159,7 +162,8 @@ def _refresh_roots(session: Session, roots: Sequence[int], policy: SurvivorshipP
             }
         )
     if rows:
-        session.execute(_upsert(session), rows)
+        # Core executemany: the ORM's bulk path would split the rows into many statements.
+        session.connection().execute(_upsert(session), rows)
 
 
 def refresh_golden_records(session: Session, profile_ids: Iterable[int]) -> int:
