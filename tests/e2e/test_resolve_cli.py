@@ -7,7 +7,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from tests.e2e.test_cli_basics import patron
 from tests.integration.identity.test_matching import (
-    load_records_each_its_own_customer,
+    import_customer_records,
     world,  # noqa: F401 - the fixture
 )
 
@@ -17,8 +17,8 @@ def test_resolve_trains_once_then_queues_and_reviews(
     sessions: sessionmaker[Session],
     world: Path,  # noqa: F811
 ) -> None:
-    # given a world's customer records, each its own customer
-    load_records_each_its_own_customer(sessions, world)
+    # given a world's customer records, imported
+    import_customer_records(sessions, world)
 
     # when resolving with the auto-merge band out of reach
     first = patron(database_url, "resolve", "--auto-merge", "1", "--review", "0.5", "--json")
@@ -55,8 +55,9 @@ def test_resolve_trains_once_then_queues_and_reviews(
     # then the stored model is reused and the decided pairs are not asked again
     assert second.returncode == 0, second.stderr
     assert "(trained now)" not in second.stdout
-    assert f"decided before {summary['queued']:,}" in second.stdout
-    assert "queued for review 0" in second.stdout
+    assert "merged 0 " in second.stdout
+    assert "queued for review 0," in second.stdout
+    assert "already one customer 0," in second.stdout
 
 
 def test_resolve_refuses_thresholds_that_make_no_bands(database_url: str) -> None:

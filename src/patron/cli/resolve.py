@@ -47,6 +47,7 @@ def resolve(
         auto_merge_threshold=auto_merge,
         review_threshold=review,
         spark=identity.SparkOptions(master=spark_master),
+        default_region=settings.default_phone_region,
     )
     try:
         with session_scope(settings) as session:
@@ -60,7 +61,8 @@ def resolve(
     model = summary.model_version or "none (fewer than two records)"
     typer.echo(f"model {model}{' (trained now)' if summary.trained else ''}, {summary.backend}")
     typer.echo(
-        f"{summary.records:,} records, {summary.pairs_scored:,} pairs at or above "
+        f"{summary.records:,} records ({summary.records_resolved:,} resolved by the "
+        f"deterministic rules first), {summary.pairs_scored:,} pairs at or above "
         f"{summary.review_threshold}"
     )
     typer.echo(

@@ -8,7 +8,7 @@ import json
 from pathlib import Path
 
 import pytest
-from sqlalchemy import insert, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from patron.identity import (
@@ -19,7 +19,6 @@ from patron.identity import (
     accept_match_pair,
     canonical_ids,
     list_match_pairs,
-    new_profiles,
     reject_match_pair,
     resolve_records,
 )
@@ -31,27 +30,31 @@ from patron.world import generate_world
 
 @pytest.fixture(scope="module")
 def world(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A small world's customer files, where only the e-shop keeps emails, phones and cards:
+    the other sources' records share no identifier, so only the match model can link them."""
     directory = tmp_path_factory.mktemp("world")
     generate_world(directory, customers=250, seed=11, workers=1)
-    # Only the customer files: events and orders do not take part in record matching.
     document = json.loads((directory / "manifest.json").read_text())
     document["files"] = [f for f in document["files"] if f["kind"] == "customers"]
     (directory / "manifest.json").write_text(json.dumps(document))
+    for entry in document["files"]:
+        if entry["source"] == "eshop":
+            continue
+        path = directory / entry["path"]
+        with path.open(newline="") as handle:
+            reader = csv.DictReader(handle)
+            fields = list(reader.fieldnames or [])
+            rows = [{**row, "email": "", "phone": "", "loyalty_card": ""} for row in reader]
+        with path.open("w", newline="") as handle:
+            writer = csv.DictWriter(handle, fieldnames=fields)
+            writer.writeheader()
+            writer.writerows(rows)
     return directory
 
 
-def load_records_each_its_own_customer(sessions: sessionmaker[Session], world: Path) -> None:
-    """Import a world's customer files and give each record a customer of its own."""
+def import_customer_records(sessions: sessionmaker[Session], world: Path) -> None:
+    """Import a world's customer files (no worker has run: resolve starts from nothing)."""
     import_world(sessions, world)
-    # Each record its own customer, as the deterministic graph leaves records that share no
-    # identifier.
-    with sessions() as session, session.begin():
-        records = list(session.scalars(select(SourceRecord.id).order_by(SourceRecord.id)))
-        nodes = new_profiles(session, len(records))
-        session.execute(
-            insert(RecordProfile),
-            [{"source_record_id": r, "profile_id": n} for r, n in zip(records, nodes, strict=True)],
-        )
 
 
 def _truth(sessions: sessionmaker[Session], world: Path) -> dict[int, str]:
@@ -77,8 +80,8 @@ def _customers(session: Session) -> dict[int, int]:
 def test_resolve_merges_sure_pairs_and_remembers_them(
     sessions: sessionmaker[Session], world: Path
 ) -> None:
-    # given a world's customer records, each its own customer
-    load_records_each_its_own_customer(sessions, world)
+    # given a world's customer records, imported and not resolved yet
+    import_customer_records(sessions, world)
     truth = _truth(sessions, world)
 
     # when resolving for the first time
@@ -120,7 +123,7 @@ def test_resolve_merges_sure_pairs_and_remembers_them(
 
 def test_review_queue_accept_and_reject(sessions: sessionmaker[Session], world: Path) -> None:
     # given a run whose auto-merge band is out of reach, so every likely pair waits for review
-    load_records_each_its_own_customer(sessions, world)
+    import_customer_records(sessions, world)
     options = ResolveOptions(auto_merge_threshold=1.0, review_threshold=0.5)
     with sessions() as session, session.begin():
         summary = resolve_records(session, options)

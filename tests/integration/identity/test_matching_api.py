@@ -7,7 +7,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 from tests.integration.identity.test_matching import (
-    load_records_each_its_own_customer,
+    import_customer_records,
     world,  # noqa: F401 - the fixture
 )
 
@@ -28,7 +28,7 @@ def test_review_pairs_are_listed_and_decided_over_http(
     world: Path,  # noqa: F811
 ) -> None:
     # given a queue of pairs waiting for review
-    load_records_each_its_own_customer(sessions, world)
+    import_customer_records(sessions, world)
     with sessions() as session, session.begin():
         resolve_records(session, ResolveOptions(auto_merge_threshold=1.0, review_threshold=0.5))
 

@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 from tests.integration.identity.test_matching import (
-    load_records_each_its_own_customer,
+    import_customer_records,
     world,  # noqa: F401 - the fixture
 )
 
@@ -28,9 +28,9 @@ def test_spark_backend_scores_with_the_stored_model_and_merges(
 ) -> None:
     if not database_url.startswith("sqlite"):
         pytest.skip("one engine is enough to exercise Spark; storage is the same code")
-    # given a world's customer records, each its own customer, and a model trained on DuckDB
+    # given a world's customer records, imported, and a model trained on DuckDB
     # (training on Spark runs the same Splink code, only slower in local mode)
-    load_records_each_its_own_customer(sessions, world)
+    import_customer_records(sessions, world)
     with sessions() as session, session.begin():
         model = train_match_model(session, MatchBackend.DUCKDB)
     assert model is not None

@@ -21,6 +21,7 @@ from splink import Linker, SettingsCreator, block_on
 from patron.identity.matching.versions import TrainingStats
 
 if TYPE_CHECKING:
+    import pyarrow as pa
     from splink.internals.blocking_rule_creator import BlockingRuleCreator
 
 # Ask for this many random pairs when estimating u; more makes rare levels (an exact birth
@@ -134,48 +135,73 @@ def prediction_blocking_rules() -> list[BlockingRuleCreator | dict[str, Any]]:
     ]
 
 
-def training_blocking_rules() -> list[BlockingRuleCreator]:
-    """The blocks of the EM sessions; together they leave every field free at least once."""
-    return [
-        block_on("first_name", "last_name"),
-        block_on("birth_date"),
-        # Not the address: a household shares it, and EM would learn the household as a match.
-        block_on("phone"),
-    ]
+# An EM session on fewer pairs than this learns noise; its block is skipped.
+MIN_EM_PAIRS = 100
+_LAMBDA_KEYS: tuple[tuple[str, ...], ...] = (
+    ("email",),
+    ("phone",),
+    ("loyalty_card",),
+    ("first_name", "last_name", "birth_date"),
+)
+_EM_KEYS: tuple[tuple[str, ...], ...] = (
+    ("first_name", "last_name"),
+    ("birth_date",),
+    # Not the address: a household shares it, and EM would learn the household as a match.
+    ("phone",),
+    ("email",),
+)
 
 
-def train(linker: Linker, *, records: int, backend: str) -> tuple[dict[str, Any], TrainingStats]:
-    """Estimate the model's parameters on the linker's records; return the model and stats."""
+def block_pairs(features: pa.Table, columns: tuple[str, ...]) -> int:
+    """How many pairs of records agree on every one of ``columns`` (none of them missing)."""
+    keyed = features.select(list(columns)).drop_null()
+    if keyed.num_rows < 2:
+        return 0
+    counts = keyed.group_by(list(columns)).aggregate([([], "count_all")])
+    sizes = counts.column("count_all").to_pylist()
+    return sum(size * (size - 1) // 2 for size in sizes)
+
+
+def train(
+    linker: Linker, features: pa.Table, *, backend: str
+) -> tuple[dict[str, Any], TrainingStats]:
+    """Estimate the model's parameters on the linker's records (``features``); return the
+    model and what training saw.
+
+    Blocks that hold too few pairs to learn from (a field every record lacks) are skipped:
+    the levels they would have trained keep Splink's starting values, and the share of
+    matching pairs its default when no reliable key links any records.
+    """
     started = time.perf_counter()
     training = linker.training
-    training.estimate_probability_two_random_records_match(
-        [block_on("email"), block_on("phone"), block_on("loyalty_card")],
-        recall=DETERMINISTIC_RECALL,
-    )
-    training.estimate_u_using_random_sampling(max_pairs=U_SAMPLE_PAIRS, seed=1)
-    em_pairs = 0
-    rules = training_blocking_rules()
-    for rule in rules:
-        session = training.estimate_parameters_using_expectation_maximisation(
-            rule, estimate_without_term_frequencies=True
+    lambda_keys = [keys for keys in _LAMBDA_KEYS if block_pairs(features, keys) > 0]
+    if lambda_keys:
+        training.estimate_probability_two_random_records_match(
+            [block_on(*keys) for keys in lambda_keys], recall=DETERMINISTIC_RECALL
         )
-        em_pairs += _session_pairs(session)
+    training.estimate_u_using_random_sampling(max_pairs=U_SAMPLE_PAIRS, seed=1)
+    sessions: dict[str, int] = {}
+    iterations = 0
+    for keys in _EM_KEYS:
+        pairs = block_pairs(features, keys)
+        if pairs < MIN_EM_PAIRS:
+            continue
+        session = training.estimate_parameters_using_expectation_maximisation(
+            block_on(*keys), estimate_without_term_frequencies=True
+        )
+        sessions[" & ".join(keys)] = pairs
+        iterations += len(getattr(session, "_core_model_settings_history", ()))
     model = linker.misc.save_model_to_json()
     stats = TrainingStats(
-        records=records,
-        em_pairs=em_pairs,
-        em_sessions=len(rules),
+        records=features.num_rows,
+        u_sample_pairs=U_SAMPLE_PAIRS,
+        em_sessions=sessions,
+        em_iterations=iterations,
+        lambda_estimated=bool(lambda_keys),
         backend=backend,
         seconds=time.perf_counter() - started,
     )
     return model, stats
-
-
-def _session_pairs(session: object) -> int:
-    # Splink keeps the number of compared pairs of an EM session on its blocked-pairs table;
-    # it is reported for information only, so a version that names it differently gives 0.
-    count = getattr(session, "_comparison_count", None)
-    return int(count) if isinstance(count, int) else 0
 
 
 def level_labels(model: dict[str, Any]) -> dict[str, dict[int, str]]:

@@ -21,6 +21,7 @@ from patron.identity.graph import MergeMethod, merge_profiles
 from patron.identity.matching.options import MatchBackend, SparkOptions
 from patron.identity.matching.versions import StoredModel, latest_model, store_model
 from patron.identity.models import MatchPair, Profile, RecordProfile
+from patron.identity.resolve import resolve_customer_records
 from patron.identity.rules import current_rules
 from patron.storage import utcnow
 
@@ -41,6 +42,8 @@ class ResolveOptions:
     auto_merge_threshold: float | None = None
     review_threshold: float | None = None
     spark: SparkOptions | None = None
+    # The region national phone numbers are read in, for sources without their own.
+    default_region: str = "GB"
 
 
 @dataclass(frozen=True)
@@ -51,6 +54,8 @@ class ResolveSummary:
     trained: bool
     backend: str
     records: int
+    # Records the deterministic graph had not reached yet, resolved by this run first.
+    records_resolved: int
     pairs_scored: int
     merged: int
     queued: int
@@ -68,6 +73,7 @@ class ResolveSummary:
             "trained": self.trained,
             "backend": self.backend,
             "records": self.records,
+            "records_resolved": self.records_resolved,
             "pairs_scored": self.pairs_scored,
             "merged": self.merged,
             "queued": self.queued,
@@ -149,6 +155,18 @@ def _decided_pairs(session: Session) -> set[tuple[int, int]]:
     return {(a, b) for a, b in rows}
 
 
+def _resolve_deterministically(session: Session, default_region: str) -> int:
+    # Records imported since the worker last ran (or with no worker at all: import, then
+    # resolve) get their nodes and shared-identifier merges first, so that every record can
+    # be acted on and pairs the deterministic rules join are not asked about.
+    resolved = 0
+    while True:
+        step = resolve_customer_records(session, default_region=default_region)
+        if step.records == 0:
+            return resolved
+        resolved += step.records
+
+
 def train_match_model(
     session: Session,
     backend: MatchBackend = MatchBackend.DUCKDB,
@@ -165,7 +183,7 @@ def train_match_model(
     if features.num_rows < 2:
         return None
     with open_match_run(features, match_settings(), backend, spark=spark) as run:
-        model, stats = train(run.linker, records=features.num_rows, backend=str(backend))
+        model, stats = train(run.linker, features, backend=str(backend))
     return store_model(session, model, stats)
 
 
@@ -173,9 +191,8 @@ def resolve_records(session: Session, options: ResolveOptions | None = None) -> 
     """Run probabilistic resolution over all source customer records, in the caller's
     transaction (the caller commits).
 
-    Raises ``ThresholdError`` when the thresholds do not make three bands. Records the
-    deterministic resolution has not reached yet (no profile node) are scored but not acted
-    on; a later run picks them up.
+    Records the deterministic graph has not reached yet are resolved by it first. Raises
+    ``ThresholdError`` when the thresholds do not make three bands.
     """
     # Splink, DuckDB and Arrow take a moment to import: only a resolve run pays for them, not
     # every process that imports the identity package.
@@ -190,6 +207,7 @@ def resolve_records(session: Session, options: ResolveOptions | None = None) -> 
     options = options or ResolveOptions()
     started = time.perf_counter()
     upper, lower = _thresholds(session, options)
+    records_resolved = _resolve_deterministically(session, options.default_region)
     features = record_features(session)
     stored = None if options.train else latest_model(session)
     trained = stored is None
@@ -200,9 +218,7 @@ def resolve_records(session: Session, options: ResolveOptions | None = None) -> 
     if features.num_rows >= 2:
         with open_match_run(features, settings, options.backend, spark=options.spark) as run:
             if stored is None:
-                model, stats = train(
-                    run.linker, records=features.num_rows, backend=str(options.backend)
-                )
+                model, stats = train(run.linker, features, backend=str(options.backend))
                 stored = store_model(session, model, stats)
             predictions = run.predictions(lower)
     if stored is None:
@@ -212,6 +228,7 @@ def resolve_records(session: Session, options: ResolveOptions | None = None) -> 
             trained=False,
             backend=str(options.backend),
             records=features.num_rows,
+            records_resolved=records_resolved,
             pairs_scored=0,
             merged=0,
             queued=0,
@@ -229,6 +246,7 @@ def resolve_records(session: Session, options: ResolveOptions | None = None) -> 
         trained=trained,
         backend=str(options.backend),
         records=features.num_rows,
+        records_resolved=records_resolved,
         pairs_scored=0 if predictions is None else predictions.num_rows,
         auto_merge_threshold=upper,
         review_threshold=lower,

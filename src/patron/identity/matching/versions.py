@@ -19,16 +19,23 @@ class TrainingStats:
     """What a training run saw and how long it took."""
 
     records: int
-    em_pairs: int
-    em_sessions: int
+    # Random pairs asked for when estimating u.
+    u_sample_pairs: int
+    # The blocking keys of the EM sessions that ran, with the pairs each compared.
+    em_sessions: dict[str, int]
+    em_iterations: int
+    # Whether the share of matching pairs was estimated (or left at Splink's default).
+    lambda_estimated: bool
     backend: str
     seconds: float
 
     def as_json(self) -> dict[str, Any]:
         return {
             "records": self.records,
-            "em_pairs": self.em_pairs,
+            "u_sample_pairs": self.u_sample_pairs,
             "em_sessions": self.em_sessions,
+            "em_iterations": self.em_iterations,
+            "lambda_estimated": self.lambda_estimated,
             "backend": self.backend,
             "seconds": round(self.seconds, 3),
         }
