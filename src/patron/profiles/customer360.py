@@ -349,12 +349,12 @@ def customer_360(
         )
     )
     records = []
-    delivered = []
+    normalised = []
     for row in session.execute(
         records_of_customers(Profile.canonical_id == root).order_by(SourceRecord.id)
     ):
-        values = record_values(row[2:])
-        delivered.append(values)
+        normalised.append(record_values(row[2:]))
+        values = record_values(row[2:], as_delivered=True)
         records.append(
             SourceRecordView(
                 id=values.source_record_id,
@@ -366,7 +366,7 @@ def customer_360(
                 updated_at=values.updated_at,
             )
         )
-    golden = survive(delivered, survivorship_policy(session))
+    golden = survive(normalised, survivorship_policy(session))
     tree = select(Profile.id).where(Profile.canonical_id == root)
     merges = tuple(
         MergeView(

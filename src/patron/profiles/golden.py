@@ -56,6 +56,7 @@ RECORD_COLUMNS: Final = (
     Source.channel,
     SourceRecord.record_id,
     SourceRecord.updated_at,
+    Source.default_region,
     SourceRecord.first_name,
     SourceRecord.last_name,
     SourceRecord.email,
@@ -69,7 +70,7 @@ RECORD_COLUMNS: Final = (
     SourceRecord.country,
     SourceRecord.attributes,
 )
-_FIELD_OFFSET: Final = 5
+_FIELD_OFFSET: Final = 6
 _SEARCHABLE_LENGTH: Final = {"first_name": 255, "last_name": 255, "email": 320, "phone": 64}
 
 
@@ -87,15 +88,34 @@ def _text(value: object) -> str | None:
     return text or None
 
 
-def record_values(row: Sequence[Any]) -> RecordValues:
-    """A row selected with ``RECORD_COLUMNS`` as survivorship reads it."""
+def _normalised(name: str, value: str, region: str | None) -> str | None:
+    if name == "email":
+        # Not an email at all ("n/a", "none"): no email, as identity resolution sees it.
+        return identity.normalise_email(value)
+    if name == "phone":
+        # A national number of a source without a region stays as given rather than lost.
+        return identity.normalise_phone(value, region) or value
+    if name == "loyalty_card":
+        return identity.normalise_loyalty_card(value) or value
+    return value
+
+
+def record_values(row: Sequence[Any], *, as_delivered: bool = False) -> RecordValues:
+    """A row selected with ``RECORD_COLUMNS`` as survivorship reads it: emails, phones (E.164,
+    national numbers read in the source's region) and loyalty cards in their normal form, so
+    that the golden record holds clean values and equal ones count as equal. ``as_delivered``
+    keeps every value as the source sent it."""
     values: dict[str, str] = {}
     extras = row[-1] or {}
     for name, raw in extras.items():
         if name not in STANDARD_FIELDS and (text := _text(raw)) is not None:
             values[name] = text
+    region = row[5]
     for offset, name in enumerate(STANDARD_FIELDS, start=_FIELD_OFFSET):
-        if (text := _text(row[offset])) is not None:
+        text = _text(row[offset])
+        if text is not None and not as_delivered:
+            text = _normalised(name, text, region)
+        if text is not None:
             values[name] = text
     return RecordValues(
         source_record_id=row[0],

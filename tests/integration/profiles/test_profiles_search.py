@@ -87,7 +87,7 @@ def test_search_results_show_the_golden_name_and_contacts(
         first_name="Ann",
         last_name="Lee",
         email="ann2@example.com",
-        phone="+44 7911 123456",
+        phone="+447911123456",
         matched_on=("phone",),
     )
 
