@@ -108,12 +108,15 @@ def _default_blocked_patterns() -> dict[str, tuple[str, ...]]:
 
 
 def _default_limits() -> dict[str, int]:
+    # One user id and one customer record per source, one phone and one loyalty card: a second
+    # one is more often another member of the household than the same person, and a person who
+    # really has two is still linked by probabilistic matching (names, address, birth date).
     return {
         "user_id": 1,
         "record": 1,
         "email": 5,
-        "phone": 5,
-        "loyalty_card": 3,
+        "phone": 1,
+        "loyalty_card": 1,
         "push_token": 10,
         "device_id": 10,
         "anonymous_id": 20,
