@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from decimal import Decimal
 from enum import StrEnum
 from pathlib import Path  # noqa: TC003 - Typer reads the annotations at run time
 from typing import IO
@@ -10,7 +11,7 @@ from typing import IO
 import orjson
 import typer
 
-from patron import identity, profiles
+from patron import identity, ingest, profiles
 from patron.cli.context import load_settings, session_scope
 from patron.storage import make_engine, make_session_factory
 
@@ -25,6 +26,14 @@ def _print_json(content: object) -> None:
     typer.echo(orjson.dumps(content).decode())
 
 
+def _money(minor: int, currency: str) -> str:
+    try:
+        exponent = ingest.currency_exponent(currency)
+    except ingest.MoneyError:
+        return f"{minor} {currency} (minor units)"
+    return f"{Decimal(minor).scaleb(-exponent)} {currency}"
+
+
 def _render(view: profiles.Customer360) -> None:
     golden = view.golden_values()
     name = " ".join(filter(None, (golden.get("first_name"), golden.get("last_name"))))
@@ -36,12 +45,12 @@ def _render(view: profiles.Customer360) -> None:
     for attribute in view.golden:
         if attribute.value is not None:
             typer.echo(
-                f"  {attribute.name:<14}{attribute.value:<36}"
+                f"  {attribute.name:<14} {attribute.value:<36} "
                 f"{attribute.source}/{attribute.record_id} by {attribute.rule}"
             )
     typer.echo("identifiers:")
     for found in view.identifiers:
-        typer.echo(f"  {found.type:<14}{found.value:<36}{found.source or '-'}")
+        typer.echo(f"  {found.type:<14} {found.value:<36} {found.source or '-'}")
     typer.echo("source records:")
     for record in view.records:
         typer.echo(f"  {record.source}/{record.record_id}  ({record.channel})")
@@ -56,10 +65,13 @@ def _render(view: profiles.Customer360) -> None:
     for entry in view.timeline.entries:
         what = f"{entry.type} {entry.name or ''}".strip()
         if entry.kind == "order":
-            what = f"order {entry.name} {entry.detail['total_minor']} {entry.detail['currency']}"
+            total = _money(entry.detail["total_minor"], entry.detail["currency"])
+            what = f"order {entry.name} {total}"
         typer.echo(f"  {entry.at:%Y-%m-%d %H:%M}  {entry.channel:<6}{what}")
     if view.timeline.next_cursor:
-        typer.echo(f"  ... more: GET /api/profiles/{view.id}/timeline?cursor=...")
+        typer.echo(
+            f"  more: GET /api/profiles/{view.id}/timeline?cursor={view.timeline.next_cursor}"
+        )
 
 
 @app.command()
