@@ -108,7 +108,9 @@ def match_settings() -> SettingsCreator:
             _first_name(),
             cl.NameComparison("last_name").configure(term_frequency_adjustments=True),
             _birth_date(),
-            cl.EmailComparison("email").configure(term_frequency_adjustments=True),
+            # Only the whole address: a similar one (jeffrey.jones@ at two providers) is mostly
+            # the name again, already counted, and would make namesakes look like one person.
+            cl.ExactMatch("email").configure(term_frequency_adjustments=True),
             cl.ExactMatch("phone"),
             cl.ExactMatch("loyalty_card"),
             _address(),
