@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any, Literal, cast
 
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import bindparam, case, insert, select, update
 from sqlalchemy.orm import aliased
 
 from patron.identity.models import Merge, MergeBlock, Profile, RecordProfile
@@ -112,11 +112,15 @@ _node_b = _PROFILES.alias("node_b")
 _ROOTS_OF = select(_PROFILES.c.id, _PROFILES.c.canonical_id).where(
     _PROFILES.c.id.in_(bindparam("nodes", expanding=True))
 )
+_root = _PROFILES.alias("root")
+# The roots of the given nodes, locked in id order; each root as it is after the lock (a merge
+# committed meanwhile shows as a root that is no longer its own canonical id).
 _LOCK_ROOTS = (
-    select(_PROFILES.c.id, _PROFILES.c.canonical_id)
-    .where(_PROFILES.c.id.in_(bindparam("roots", expanding=True)))
-    .order_by(_PROFILES.c.id)
-    .with_for_update()
+    select(_root.c.id, _root.c.canonical_id)
+    .join(_PROFILES, _PROFILES.c.canonical_id == _root.c.id)
+    .where(_PROFILES.c.id.in_(bindparam("nodes", expanding=True)))
+    .order_by(_root.c.id)
+    .with_for_update(of=_root)
 )
 _BLOCK_BETWEEN = (
     select(_BLOCKS.c.id)
@@ -129,15 +133,18 @@ _BLOCK_BETWEEN = (
     )
     .limit(1)
 )
-_LINK = (
-    update(_PROFILES)
-    .where(_PROFILES.c.id == bindparam("loser"))
-    .values(merged_into_id=bindparam("winner"))
-)
-_REPOINT = (
+# Links the loser's root under the winner and re-points every node of the loser's tree.
+_LINK_AND_REPOINT = (
     update(_PROFILES)
     .where(_PROFILES.c.canonical_id == bindparam("loser"))
-    .values(canonical_id=bindparam("winner"), updated_at=bindparam("now"))
+    .values(
+        canonical_id=bindparam("winner"),
+        merged_into_id=case(
+            (_PROFILES.c.id == bindparam("loser"), bindparam("winner")),
+            else_=_PROFILES.c.merged_into_id,
+        ),
+        updated_at=bindparam("now"),
+    )
 )
 _RECORD_MERGE = (
     insert(_MERGES)
@@ -172,13 +179,11 @@ def _lock_roots(session: Session, a: int, b: int) -> tuple[int, int]:
     if connection.dialect.name != "postgresql":
         return _roots(connection, a, b)
     for _ in range(_MAX_LOCK_ROUNDS):
-        root_a, root_b = _roots(connection, a, b)
-        locked = connection.execute(_LOCK_ROOTS, {"roots": sorted({root_a, root_b})}).all()
-        if all(node == root for node, root in locked) and _roots(connection, a, b) == (
-            root_a,
-            root_b,
-        ):
-            return root_a, root_b
+        locked = connection.execute(_LOCK_ROOTS, {"nodes": sorted({a, b})}).all()
+        if all(node == root for node, root in locked):
+            root_a, root_b = _roots(connection, a, b)
+            if {root_a, root_b} == {node for node, _ in locked}:
+                return root_a, root_b
     raise RuntimeError(f"the roots of profiles {a} and {b} kept moving; try again")
 
 
@@ -200,8 +205,7 @@ def merge_profiles(
     if connection.execute(_BLOCK_BETWEEN, pair).first() is not None:
         return MergeOutcome(status="blocked", merge_id=None, winner_id=winner, loser_id=loser)
     now = utcnow()
-    connection.execute(_LINK, pair)
-    connection.execute(_REPOINT, {**pair, "now": now})
+    connection.execute(_LINK_AND_REPOINT, {**pair, "now": now})
     merge_id = connection.execute(
         _RECORD_MERGE, {**pair, "method": str(method), "reason": reason, "now": now}
     ).scalar_one()

@@ -28,7 +28,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import delete, func, insert, or_, select, tuple_, update
+from sqlalchemy import delete, func, insert, inspect, or_, select, tuple_, update
 
 from patron import ingest
 from patron.identity.graph import MergeMethod, canonical_ids, merge_profiles, new_profiles
@@ -288,9 +288,8 @@ class _Batch:
 
     def finish(self) -> None:
         """Write the identifiers attached and drop the new nodes that were not needed."""
-        if self.new_identifiers:
-            self.session.execute(insert(Identifier), self.new_identifiers)
-            self.new_identifiers = []
+        _insert_rows(self.session, Identifier, self.new_identifiers)
+        self.new_identifiers = []
         if self.spare_nodes:
             self.session.execute(
                 delete(Profile)
@@ -298,6 +297,23 @@ class _Batch:
                 .execution_options(synchronize_session=False)
             )
             self.spare_nodes = []
+
+
+def _insert_rows(session: Session, entity: Any, rows: list[dict[str, Any]]) -> None:
+    """Insert rows in the caller's transaction, the fastest way for each engine.
+
+    SQLite steps one prepared statement per row (``executemany``). On PostgreSQL that costs a
+    round trip per row; asking for the keys back makes SQLAlchemy send the rows as multi-row
+    ``VALUES`` of a thousand rows each, with one compiled statement ("insertmanyvalues").
+    """
+    if not rows:
+        return
+    statement = insert(entity)
+    if session.get_bind().dialect.name == "postgresql":
+        key = inspect(entity).primary_key[0]
+        session.execute(statement.returning(key), rows).all()
+        return
+    session.execute(statement, rows)
 
 
 def _candidate(
@@ -376,11 +392,9 @@ def _event_candidates(
     rules: IdentityRules, row: Any, source: _SourceInfo
 ) -> tuple[list[_Candidate], list[_Candidate]]:
     """The identifiers an event carries, and the alias's previous id (user id or cookie)."""
-    payload = _dict(row.payload)
-    context = _dict(payload.get("context"))
-    traits = dict(_dict(context.get("traits")))
+    traits = dict(_dict(row.context_traits))
     if row.type == "identify":
-        traits.update(_dict(payload.get("traits")))
+        traits.update(_dict(row.traits))
     found: list[_Candidate] = []
     for kind, raw in (
         (IdentifierType.USER_ID, row.user_id),
@@ -390,7 +404,7 @@ def _event_candidates(
         if candidate is not None:
             found.append(candidate)
     found.extend(_traits_candidates(rules, traits, row.source_id, source.name, source.region))
-    device = _dict(context.get("device"))
+    device = _dict(row.device)
     for kind, raw in (
         (IdentifierType.DEVICE_ID, device.get("id")),
         (IdentifierType.PUSH_TOKEN, device.get("token")),
@@ -437,7 +451,11 @@ def resolve_events(
             Event.user_id,
             Event.anonymous_id,
             Event.previous_id,
-            Event.payload,
+            # Only the parts that carry identifiers: decoding whole payloads (products,
+            # properties, pages) would cost more than resolving them.
+            Event.payload["traits"].label("traits"),
+            Event.payload[("context", "traits")].label("context_traits"),
+            Event.payload[("context", "device")].label("device"),
         )
         .where(Event.id > position, Event.received_at <= utcnow() - settle)
         .order_by(Event.id)
@@ -463,8 +481,7 @@ def resolve_events(
         if node is not None:
             assignments.append({"event_id": row.id, "profile_id": node})
     batch.finish()
-    if assignments:
-        session.execute(insert(EventProfile), assignments)
+    _insert_rows(session, EventProfile, assignments)
     ingest.move_cursor(session, EVENTS_CURSOR, rows[-1].id)
     counts = batch.counts
     return ResolutionStep(
@@ -535,8 +552,7 @@ def _resolve_record_rows(
             "content_hash": row.content_hash,
         }
         (updates if row.id in known else inserts).append(assignment)
-    if inserts:
-        batch.session.execute(insert(RecordProfile), inserts)
+    _insert_rows(batch.session, RecordProfile, inserts)
     if updates:
         # ORM bulk update by primary key: one executemany.
         batch.session.execute(update(RecordProfile), updates)
@@ -638,8 +654,7 @@ def resolve_orders(session: Session, *, default_region: str, limit: int = 5_000)
         if node is not None:
             assignments.append({"order_pk": row.id, "profile_id": node})
     batch.finish()
-    if assignments:
-        session.execute(insert(OrderProfile), assignments)
+    _insert_rows(session, OrderProfile, assignments)
     ingest.move_cursor(session, ORDERS_CURSOR, rows[-1].id)
     counts = batch.counts
     return ResolutionStep(
