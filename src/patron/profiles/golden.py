@@ -261,18 +261,24 @@ def lineage_of(attributes: dict[str, Any]) -> dict[str, SurvivingValue]:
     return {name: SurvivingValue.from_json(kept) for name, kept in attributes.items()}
 
 
-def refresh_changed_golden_records(session: Session, *, now: datetime | None = None) -> int:
+def refresh_changed_golden_records(
+    session: Session, *, now: datetime | None = None, at_most_every: timedelta | None = None
+) -> int:
     """Refresh the golden records of every customer that changed since the previous call.
 
     A customer changed when a node of it was created, merged or split (``profiles.updated_at``),
     gained an identifier (a newly resolved record brings its ``record`` identifier), holds a
     record re-delivered with new content, or was the winner of a merge undone since. The first
-    call refreshes every customer. Runs in the caller's transaction with the sweep's cursor
-    locked, so concurrent workers take turns; returns the number of customers refreshed.
+    call refreshes every customer. With ``at_most_every``, nothing happens when the previous
+    sweep started less than that long ago. Runs in the caller's transaction with the sweep's
+    cursor locked, so concurrent workers take turns; returns the number of customers refreshed.
     """
     start = now or datetime.now(UTC)
     position = ingest.lock_cursor(session, GOLDEN_CURSOR)
-    since = _EPOCH + timedelta(microseconds=position) - SWEEP_OVERLAP if position else _EPOCH
+    previous = _EPOCH + timedelta(microseconds=position)
+    if position and at_most_every is not None and start - previous < at_most_every:
+        return 0
+    since = previous - SWEEP_OVERLAP if position else _EPOCH
     changed = union(
         select(Profile.id).where(Profile.updated_at > since),
         select(Identifier.profile_id).where(

@@ -21,6 +21,8 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
+GOLDEN_SWEEP_INTERVAL = timedelta(minutes=1)
+
 
 @dataclass(frozen=True, slots=True)
 class WorkerPass:
@@ -47,10 +49,12 @@ def run_once(
         resolved += resolution
         if resolution.items_read == 0:
             break
-    if resolved.items_read:
-        # Golden records follow the records, nodes and merges resolution just made.
-        with sessions() as session, session.begin():
-            profiles.refresh_changed_golden_records(session)
+    # Golden records follow the records, nodes and merges resolution just made at once, and
+    # within a minute those made elsewhere (batch matching, a review accepted).
+    with sessions() as session, session.begin():
+        profiles.refresh_changed_golden_records(
+            session, at_most_every=None if resolved.items_read else GOLDEN_SWEEP_INTERVAL
+        )
     events_read = carts_changed = 0
     while True:
         with sessions() as session, session.begin():

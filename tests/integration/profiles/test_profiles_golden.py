@@ -190,3 +190,25 @@ def test_the_sweep_sees_a_merge_undone_outside_the_profiles(
     assert refreshed == 2
     rows = golden(sessions)
     assert (rows[pos].email, rows[shop].email) == ("ann.lee@pos.example", "ann@shop.example")
+
+
+def test_the_sweep_can_wait_for_its_interval(
+    sessions: sessionmaker[Session], two_nodes: tuple[int, int]
+) -> None:
+    pos, shop = two_nodes
+    start = datetime.now(UTC)
+    with sessions() as session, session.begin():
+        profiles.refresh_changed_golden_records(session, now=start)
+        identity.merge_profiles(session, pos, shop, method=MergeMethod.MANUAL, reason={})
+
+    with sessions() as session, session.begin():
+        early = profiles.refresh_changed_golden_records(
+            session, now=start + timedelta(seconds=10), at_most_every=timedelta(minutes=1)
+        )
+    with sessions() as session, session.begin():
+        due = profiles.refresh_changed_golden_records(
+            session, now=start + timedelta(minutes=2), at_most_every=timedelta(minutes=1)
+        )
+
+    assert (early, due) == (0, 1)
+    assert list(golden(sessions)) == [pos]
