@@ -27,7 +27,12 @@ from patron.identity.models import (
 )
 from patron.ingest.models import Event, Order, OrderLine, Source, SourceRecord
 from patron.profiles.golden import record_values, records_of_customers, survivorship_policy
-from patron.profiles.survivorship import STANDARD_FIELDS, SurvivingValue, survive
+from patron.profiles.survivorship import (
+    STANDARD_FIELDS,
+    RecordValues,
+    SurvivingValue,
+    survive,
+)
 
 if TYPE_CHECKING:
     from sqlalchemy import ColumnElement
@@ -319,20 +324,8 @@ def _golden(found: dict[str, SurvivingValue]) -> tuple[GoldenAttribute, ...]:
     )
 
 
-def customer_360(
-    session: Session, profile_id: int, *, timeline_cursor: str | None = None, limit: int = 50
-) -> Customer360:
-    """Everything known about the customer of node ``profile_id``.
-
-    The golden record is computed from the records read here, by the rules in force, so it is
-    never staler than the records. Raises ``ProfileNotFoundError`` for an unknown id, and the
-    errors of ``customer_timeline`` for a bad cursor or limit.
-    """
-    root = resolve_customer(session, profile_id)
-    nodes = tuple(
-        session.scalars(select(Profile.id).where(Profile.canonical_id == root).order_by(Profile.id))
-    )
-    identifiers = tuple(
+def _identifiers(session: Session, root: int) -> tuple[IdentifierView, ...]:
+    return tuple(
         IdentifierView(kind, value, source, node, first_seen)
         for kind, value, source, node, first_seen in session.execute(
             select(
@@ -348,27 +341,36 @@ def customer_360(
             .order_by(Identifier.type, Identifier.id)
         )
     )
-    records = []
+
+
+def _records(
+    session: Session, root: int
+) -> tuple[tuple[SourceRecordView, ...], list[RecordValues]]:
+    """The customer's records as delivered (to show) and in normal form (for survivorship)."""
+    shown = []
     normalised = []
     for row in session.execute(
         records_of_customers(Profile.canonical_id == root).order_by(SourceRecord.id)
     ):
         normalised.append(record_values(row[2:]))
-        values = record_values(row[2:], as_delivered=True)
-        records.append(
+        delivered = record_values(row[2:], as_delivered=True)
+        shown.append(
             SourceRecordView(
-                id=values.source_record_id,
-                source=values.source,
-                channel=values.channel,
-                record_id=values.record_id,
+                id=delivered.source_record_id,
+                source=delivered.source,
+                channel=delivered.channel,
+                record_id=delivered.record_id,
                 profile_id=row[1],
-                values=dict(values.values),
-                updated_at=values.updated_at,
+                values=dict(delivered.values),
+                updated_at=delivered.updated_at,
             )
         )
-    golden = survive(normalised, survivorship_policy(session))
+    return tuple(shown), normalised
+
+
+def _merges(session: Session, root: int) -> tuple[MergeView, ...]:
     tree = select(Profile.id).where(Profile.canonical_id == root)
-    merges = tuple(
+    return tuple(
         MergeView(
             id=merge.id,
             winner_id=merge.winner_id,
@@ -385,13 +387,30 @@ def customer_360(
             .order_by(Merge.created_at.desc(), Merge.id.desc())
         )
     )
+
+
+def customer_360(
+    session: Session, profile_id: int, *, timeline_cursor: str | None = None, limit: int = 50
+) -> Customer360:
+    """Everything known about the customer of node ``profile_id``.
+
+    The golden record is computed from the records read here, by the rules in force, so it is
+    never staler than the records. Raises ``ProfileNotFoundError`` for an unknown id, and the
+    errors of ``customer_timeline`` for a bad cursor or limit.
+    """
+    root = resolve_customer(session, profile_id)
+    nodes = tuple(
+        session.scalars(select(Profile.id).where(Profile.canonical_id == root).order_by(Profile.id))
+    )
+    records, normalised = _records(session, root)
+    golden = survive(normalised, survivorship_policy(session))
     return Customer360(
         id=root,
         requested_id=profile_id,
         nodes=nodes,
         golden=_golden(golden),
-        identifiers=identifiers,
-        records=tuple(records),
-        merges=merges,
+        identifiers=_identifiers(session, root),
+        records=records,
+        merges=_merges(session, root),
         timeline=customer_timeline(session, root, cursor=timeline_cursor, limit=limit),
     )
