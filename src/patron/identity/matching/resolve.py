@@ -29,6 +29,9 @@ if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
 
+_INSERT_BATCH = 5_000
+
+
 class ThresholdError(ValueError):
     """The thresholds asked for do not make three bands."""
 
@@ -292,6 +295,7 @@ def _act(session: Session, predictions: Any, model: StoredModel, upper: float) -
     rows = predictions.take(candidates).to_pylist()
     labels = level_labels(model.model)
     now = utcnow()
+    decided_now: list[dict[str, Any]] = []
     for row in rows:
         a, b = sorted((row["unique_id_l"], row["unique_id_r"]))
         customer_a, customer_b = roots.customer(a), roots.customer(b)
@@ -301,7 +305,10 @@ def _act(session: Session, predictions: Any, model: StoredModel, upper: float) -
             # Joined by a stronger pair earlier in this run.
             tally["already_one_customer"] += 1
             continue
-        pair = {
+        pair: dict[str, Any] = {
+            "status": "review",
+            "merge_id": None,
+            "decided_at": None,
             "record_a_id": a,
             "record_b_id": b,
             "model_id": model.id,
@@ -337,5 +344,8 @@ def _act(session: Session, predictions: Any, model: StoredModel, upper: float) -
         else:
             pair.update(status="review")
             tally["queued"] += 1
-        session.execute(insert(MatchPair).values(**pair))
+        decided_now.append(pair)
+    # One multi-row insert per batch: every row carries the same keys.
+    for start in range(0, len(decided_now), _INSERT_BATCH):
+        session.execute(insert(MatchPair), decided_now[start : start + _INSERT_BATCH])
     return tally
