@@ -28,7 +28,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import delete, func, insert, inspect, or_, select, tuple_, update
+from sqlalchemy import delete, func, insert, inspect, or_, select, text, tuple_, update
 
 from patron import ingest
 from patron.identity.graph import MergeMethod, canonical_ids, merge_profiles, new_profiles
@@ -68,6 +68,12 @@ _TRAIT_FIELDS = {
 }
 
 _Slot = tuple[str, int]  # (type, scope): what a per-customer limit counts
+_PG_LOOKUP = text(
+    "SELECT i.type, i.scope, i.value, i.profile_id FROM identifiers AS i "
+    "JOIN unnest(CAST(:types AS varchar[]), CAST(:scopes AS integer[]), "
+    "CAST(:values AS varchar[])) AS k(type, scope, value) "
+    "ON i.type = k.type AND i.scope = k.scope AND i.value = k.value"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,17 +139,31 @@ class _Batch:
     def load(self, keys: set[IdentifierKey], expected_new: int) -> None:
         """Read the nodes of ``keys`` and the identifier counts of their customers."""
         wanted = sorted(key for key in keys if key not in self.node_of)
-        for start in range(0, len(wanted), _LOOKUP_CHUNK):
-            chunk = wanted[start : start + _LOOKUP_CHUNK]
-            rows = self.session.execute(
-                select(
-                    Identifier.type, Identifier.scope, Identifier.value, Identifier.profile_id
-                ).where(
-                    tuple_(Identifier.type, Identifier.scope, Identifier.value).in_(
-                        [(key.type, key.scope, key.value) for key in chunk]
+        postgres = self.session.get_bind().dialect.name == "postgresql"
+        chunk_size = (len(wanted) or 1) if postgres else _LOOKUP_CHUNK
+        for start in range(0, len(wanted), chunk_size):
+            chunk = wanted[start : start + chunk_size]
+            if postgres:
+                # Three arrays joined to the unique index: one plan for any number of keys
+                # (a row-value IN list of thousands is planned as thousands of index scans).
+                rows = self.session.execute(
+                    _PG_LOOKUP,
+                    {
+                        "types": [key.type for key in chunk],
+                        "scopes": [key.scope for key in chunk],
+                        "values": [key.value for key in chunk],
+                    },
+                ).all()
+            else:
+                rows = self.session.execute(
+                    select(
+                        Identifier.type, Identifier.scope, Identifier.value, Identifier.profile_id
+                    ).where(
+                        tuple_(Identifier.type, Identifier.scope, Identifier.value).in_(
+                            [(key.type, key.scope, key.value) for key in chunk]
+                        )
                     )
-                )
-            ).all()
+                ).all()
             for kind, scope, value, node in rows:
                 self.node_of[IdentifierKey(kind, scope, value)] = node
         nodes = set(self.node_of.values()) - self.root_of.keys()
