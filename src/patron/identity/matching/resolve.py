@@ -4,7 +4,8 @@ The run reads every source customer record, compares the pairs that share a bloc
 the newest trained model (training one on the first run or when asked), and acts on the pairs
 whose records still belong to two customers: above the auto-merge threshold the customers are
 merged (method ``probabilistic``, with the probability and each field's contribution as the
-reason); between the thresholds the pair waits in the review queue; below, nothing. A pair
+reason); between the thresholds the pair waits in the review queue, and so does a pair above
+them whose first names disagree completely (a household, not one person); below, nothing. A pair
 decided before (merged, accepted, rejected, or already waiting) is never asked again.
 """
 
@@ -151,6 +152,17 @@ def _contributions(row: dict[str, Any], labels: dict[str, dict[int, str]]) -> di
             "weight": round(math.log2(factor), 4) if factor > 0 else None,
         }
     return contributions
+
+
+# Fields on which two records must not fully disagree to be merged without a person: members
+# of one household share a surname, an address and often an email, which together outweigh
+# any single difference; only their first names tell them apart.
+MUST_NOT_DISAGREE = ("first_name",)
+
+
+def _names_disagree(row: dict[str, Any]) -> bool:
+    # Gamma 0 is a comparison's last (else) level: nothing alike, not even a nickname.
+    return any(row.get(f"gamma_{name}") == 0 for name in MUST_NOT_DISAGREE)
 
 
 def _decided_pairs(session: Session) -> set[tuple[int, int]]:
@@ -317,7 +329,7 @@ def _act(session: Session, predictions: Any, model: StoredModel, upper: float) -
             "contributions": _contributions(row, labels),
             "created_at": now,
         }
-        if pair["probability"] >= upper:
+        if pair["probability"] >= upper and not _names_disagree(row):
             outcome = merge_profiles(
                 session,
                 roots.node[a],
