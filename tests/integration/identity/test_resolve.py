@@ -352,3 +352,36 @@ def test_a_batch_of_events_costs_a_fixed_number_of_queries(
     assert step.events == 40
     # cursor, events, rules, sources, identifiers, roots, counts, assignments, cursor move
     assert len(statements) <= 10
+
+
+def test_a_custom_identifier_declared_by_a_source_joins_its_customers(
+    sessions: sessionmaker[Session],
+) -> None:
+    app = source(sessions, "app", ingest.Channel.APP)
+    web = source(sessions, "web", ingest.Channel.WEB)
+    with sessions.begin() as session:
+        identity.save_rules(
+            session,
+            identity.parse_rules(
+                {
+                    "custom_identifiers": [
+                        {"name": "member", "trait": "member_no", "sources": ["app", "web"]}
+                    ]
+                }
+            ),
+        )
+    given_events(
+        sessions,
+        message(app, "identify", userId="a-1", traits={"member_no": " M-77 "}),
+        message(web, "identify", userId="w-1", traits={"member_no": "M-77"}),
+        message(web, "identify", userId="w-2", traits={"other_no": "M-77"}),
+    )
+
+    resolve(sessions)
+
+    with sessions() as session:
+        assert customer_of(session, "custom:member", "M-77") == customer_of(
+            session, "user_id", "a-1"
+        )
+        assert customer_of(session, "user_id", "w-1") == customer_of(session, "user_id", "a-1")
+        assert customer_of(session, "user_id", "w-2") != customer_of(session, "user_id", "a-1")
