@@ -393,14 +393,20 @@ def _traits_candidates(
 class _SourceInfo:
     name: str
     region: str | None
+    # The source whose customer record ids this source sends as userId, if the rules say so.
+    records_of_user_ids: int | None = None
 
 
-def _sources(session: Session, default_region: str) -> dict[int, _SourceInfo]:
+def _sources(session: Session, default_region: str, rules: IdentityRules) -> dict[int, _SourceInfo]:
+    rows = session.execute(select(Source.id, Source.name, Source.default_region)).all()
+    by_name = {name: source_id for source_id, name, _ in rows}
     return {
-        source_id: _SourceInfo(name, region or default_region)
-        for source_id, name, region in session.execute(
-            select(Source.id, Source.name, Source.default_region)
-        ).all()
+        source_id: _SourceInfo(
+            name,
+            region or default_region,
+            by_name.get(rules.user_id_records.get(name, "")),
+        )
+        for source_id, name, region in rows
     }
 
 
@@ -423,6 +429,13 @@ def _event_candidates(
         candidate = _candidate(rules, kind, raw, row.source_id, source.region)
         if candidate is not None:
             found.append(candidate)
+    if source.records_of_user_ids is not None and found and found[0].key.type == "user_id":
+        # The userId is the customer id of another source's records (an e-shop's analytics
+        # sending the e-shop account id): the event belongs to that customer record.
+        record = IdentifierKey(
+            IdentifierType.RECORD, source.records_of_user_ids, found[0].key.value
+        )
+        found.append(_Candidate(record, row.source_id))
     found.extend(_traits_candidates(rules, traits, row.source_id, source.name, source.region))
     device = _dict(row.device)
     for kind, raw in (
@@ -484,7 +497,7 @@ def resolve_events(
     if not rows:
         return ResolutionStep()
     rules = current_rules(session)
-    sources = _sources(session, default_region)
+    sources = _sources(session, default_region, rules)
     batch = _Batch(session, rules)
     parsed = [(row, *_event_candidates(rules, row, sources[row.source_id])) for row in rows]
     keys = {c.key for _, found, previous in parsed for c in (*found, *previous)}
@@ -600,7 +613,7 @@ def resolve_customer_records(
     if not rows:
         return ResolutionStep()
     batch = _Batch(session, current_rules(session))
-    _resolve_record_rows(batch, rows, _sources(session, default_region))
+    _resolve_record_rows(batch, rows, _sources(session, default_region, batch.rules))
     batch.finish()
     counts = batch.counts
     return ResolutionStep(
@@ -634,7 +647,7 @@ def resolve_orders(session: Session, *, default_region: str, limit: int = 5_000)
     if not rows:
         return ResolutionStep()
     rules = current_rules(session)
-    sources = _sources(session, default_region)
+    sources = _sources(session, default_region, rules)
     batch = _Batch(session, rules)
     record_ids = {row.source_record_id for row in rows if row.source_record_id is not None}
     record_nodes = _record_nodes(session, record_ids)

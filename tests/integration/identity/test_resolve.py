@@ -385,3 +385,22 @@ def test_a_custom_identifier_declared_by_a_source_joins_its_customers(
         )
         assert customer_of(session, "user_id", "w-1") == customer_of(session, "user_id", "a-1")
         assert customer_of(session, "user_id", "w-2") != customer_of(session, "user_id", "a-1")
+
+
+def test_user_ids_declared_as_another_sources_record_ids_join_those_records(
+    sessions: sessionmaker[Session],
+) -> None:
+    analytics = source(sessions, "shop-web", ingest.Channel.WEB)
+    shop = source(sessions, "shop", ingest.Channel.ESHOP)
+    with sessions.begin() as session:
+        identity.save_rules(
+            session, identity.parse_rules({"user_id_records": {"shop-web": "shop"}})
+        )
+        given_record(session, shop, "C-42", email="ann@shop.co.uk")
+    given_events(sessions, message(analytics, userId="C-42"))
+
+    step = resolve(sessions)
+
+    with sessions() as session:
+        assert customer_of(session, "user_id", "C-42") == customer_of(session, "record", "C-42")
+    assert step.merges == 0
