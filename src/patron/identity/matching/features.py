@@ -67,6 +67,7 @@ def _ascii_lower(value: str) -> str:
     return "".join(c for c in decomposed if not unicodedata.combining(c)).lower()
 
 
+@lru_cache(maxsize=262_144)
 def clean_name(value: str | None) -> str | None:
     """A name in lower case ASCII letters, single spaces between its parts (None when empty)."""
     if value is None:
