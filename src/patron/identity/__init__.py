@@ -50,6 +50,7 @@ from patron.identity.matching import (
     match_pair,
     reject_match_pair,
     resolve_records,
+    train_match_model,
 )
 from patron.identity.resolve import (
     ResolutionStep,
@@ -128,5 +129,6 @@ __all__ = [
     "resolve_orders",
     "resolve_records",
     "save_rules",
+    "train_match_model",
     "unmerge",
 ]

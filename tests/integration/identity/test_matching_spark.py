@@ -10,7 +10,7 @@ from tests.integration.identity.test_matching import (
     world,  # noqa: F401 - the fixture
 )
 
-from patron.identity.matching import (
+from patron.identity import (
     MatchBackend,
     ResolveOptions,
     SparkOptions,
