@@ -404,7 +404,9 @@ def _sources(session: Session, default_region: str, rules: IdentityRules) -> dic
         source_id: _SourceInfo(
             name,
             region or default_region,
-            by_name.get(rules.user_id_records.get(name, "")),
+            # A source's userIds are its own customer ids unless the rules name another
+            # source whose records they are.
+            by_name.get(rules.user_id_records.get(name, name)),
         )
         for source_id, name, region in rows
     }

@@ -145,9 +145,10 @@ class IdentityRules(_Rules):
     # limit would be broken the weaker identifier gives way. Unlisted types come last.
     priority: tuple[str, ...] = Field(default_factory=_default_priority)
     custom_identifiers: tuple[CustomIdentifier, ...] = ()
-    # Sources whose events carry, as userId, the customer record id of another source (source
-    # name → the name of the source of the records), e.g. an e-shop's web analytics sending
-    # the e-shop account id: such an event belongs to that customer record.
+    # Whose customer record id a source's userId is (source name → the name of the source of
+    # the records). By default a source's userIds are its own customer ids (an app's user id
+    # is the id of its customer record); name another source when, e.g., an e-shop's web
+    # analytics sends the e-shop account id: such an event belongs to that customer record.
     user_id_records: dict[str, str] = Field(default_factory=dict)
     match: MatchThresholds = MatchThresholds()
     survivorship: SurvivorshipRules = SurvivorshipRules()

@@ -70,6 +70,9 @@ def expected_graph() -> dict[str, Any]:
                         ("anonymous_id", f"cookie-{p}"),
                         ("email", f"person{p}@shop.example.org"),
                         ("phone", f"+4474001{p:05d}"),
+                        # a source's userIds are its own customer record ids
+                        ("record", f"app-{p}"),
+                        ("record", f"web-{p}"),
                         ("user_id", f"app-{p}"),
                         ("user_id", f"web-{p}"),
                     ]
