@@ -39,7 +39,7 @@ from patron.ingest.models import Source
 from patron.settings import Environment, Settings
 from patron.storage import make_engine, make_session_factory
 from patron.worker.loop import run_once
-from patron.world import generate_world
+from patron.world import IDENTITY_RULES, generate_world
 
 Record = tuple[str, str]
 
@@ -242,6 +242,9 @@ def main() -> None:
         database_url, drop = create_throwaway("sqlite", "", workdir)
         try:
             _patron(database_url, "import", "world", str(world))
+            rules_file = workdir / "rules.json"
+            rules_file.write_text(json.dumps(IDENTITY_RULES))
+            _patron(database_url, "identity", "rules", "set", str(rules_file))
             imported = time.perf_counter()
             settings = Settings(environment=Environment.DEVELOPMENT, database_url=database_url)
             engine = make_engine(database_url)

@@ -92,3 +92,40 @@ def test_production_refuses_the_default_secret(tmp_path: pytest.TempPathFactory)
 
     assert result.returncode == 2
     assert "PATRON_SECRET_KEY" in result.stderr
+
+
+def test_demo_loads_a_world_and_hands_out_write_keys(
+    database_url: str, tmp_path: pytest.TempPathFactory
+) -> None:
+    env = {
+        **os.environ,
+        "PATRON_DATABASE_URL": database_url,
+        "PATRON_ENVIRONMENT": "test",
+        "PATRON_SECRET_KEY": TEST_SECRET,
+    }
+
+    result = subprocess.run(
+        [sys.executable, "-m", "patron", "demo", "--customers", "300", "--no-serve"],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+        check=False,
+        timeout=300,
+    )
+
+    assert result.returncode == 0, result.stderr
+    imported = [line for line in result.stdout.splitlines() if " read, " in line]
+    assert imported
+    assert all(line.rstrip().split(" rejected")[0].endswith(" 0") for line in imported), imported
+    keys = {
+        line.split()[0]: line.split()[1]
+        for line in result.stdout.splitlines()
+        if line.startswith(("  eshop-web ", "  mobile-app "))
+    }
+    assert set(keys) == {"eshop-web", "mobile-app"}
+    counts = json.loads(patron(database_url, "stats", "--json").stdout)
+    assert counts["sources"] == 5
+    assert counts["orders"] > 0
+    rules = json.loads(patron(database_url, "identity", "rules", "show", "--json").stdout)
+    assert rules["user_id_records"] == {"eshop-web": "eshop"}

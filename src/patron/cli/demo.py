@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from patron import ingest, migrations, world
+from patron import identity, ingest, migrations, world
 from patron.cli.context import load_settings, session_scope
 from patron.cli.serve import serve_forever
 from patron.storage import make_engine, make_session_factory
@@ -37,6 +37,9 @@ def demo(
     finally:
         engine.dispose()
     with session_scope(settings) as session:
+        rules = identity.parse_rules(world.IDENTITY_RULES)
+        if identity.current_rules(session) != rules:
+            identity.save_rules(session, rules, note="the demo retailer's configuration")
         keys = {
             name: ingest.rotate_write_key(session, name).write_key for name in DEMO_LIVE_SOURCES
         }

@@ -7,6 +7,7 @@ record and ``manifest.json`` listing every file with its kind, source and channe
 """
 
 from patron.world.generate import (
+    IDENTITY_RULES,
     MANIFEST_FORMAT,
     MANIFEST_NAME,
     SOURCES,
@@ -24,6 +25,7 @@ __all__ = [
     "CURRENCY",
     "HISTORY_END",
     "HISTORY_START",
+    "IDENTITY_RULES",
     "MANIFEST_FORMAT",
     "MANIFEST_NAME",
     "MESS_TAGS",

@@ -70,6 +70,10 @@ class WorldSource:
     default_region: str
 
 
+# The identity rules this retailer sets: its e-shop's web analytics sends the e-shop account
+# id as userId (the app sends its own customer ids, which is the default).
+IDENTITY_RULES: dict[str, object] = {"user_id_records": {WEB_SOURCE: ESHOP_SOURCE}}
+
 SOURCES = (
     WorldSource(POS_SOURCE, "pos", REGION),
     WorldSource(ESHOP_SOURCE, "eshop", REGION),
