@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
@@ -12,9 +12,7 @@ from fastapi.templating import Jinja2Templates
 
 import patron
 from patron import ingest
-
-if TYPE_CHECKING:
-    from patron.web.app import AppServices
+from patron.web.responses import services
 
 TEMPLATES = Jinja2Templates(directory=Path(__file__).parent / "templates")
 STATIC_DIR = Path(__file__).parent / "static"
@@ -22,15 +20,10 @@ STATIC_DIR = Path(__file__).parent / "static"
 router = APIRouter()
 
 
-def _services(request: Request) -> AppServices:
-    services: AppServices = request.app.state.services
-    return services
-
-
 @router.get("/", response_class=HTMLResponse, include_in_schema=False)
 def landing(request: Request) -> HTMLResponse:
-    services = _services(request)
-    with services.sessions() as session:
+    found = services(request)
+    with found.sessions() as session:
         stats = ingest.collection_stats(session)
         sources = ingest.list_sources(session)
     base_url = str(request.base_url).rstrip("/")
@@ -42,7 +35,7 @@ def landing(request: Request) -> HTMLResponse:
             "stats": stats,
             "sources": sources,
             "base_url": base_url,
-            "environment": services.settings.environment.value,
+            "environment": found.settings.environment.value,
         },
     )
 
@@ -50,14 +43,14 @@ def landing(request: Request) -> HTMLResponse:
 @router.get("/api/stats", tags=["admin"])
 def stats(request: Request) -> dict[str, int]:
     """Counts of everything collected so far."""
-    with _services(request).sessions() as session:
+    with services(request).sessions() as session:
         return dataclasses.asdict(ingest.collection_stats(session))
 
 
 @router.get("/api/sources", tags=["admin"])
 def sources(request: Request) -> list[dict[str, Any]]:
     """The sources; their write keys are never shown again, only the first characters."""
-    with _services(request).sessions() as session:
+    with services(request).sessions() as session:
         return [
             {
                 "id": source.id,

@@ -2,31 +2,14 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-import orjson
 from fastapi import APIRouter, Body, Query, Request, Response
 
 from patron import identity, profiles
-
-if TYPE_CHECKING:
-    from sqlalchemy.orm import Session, sessionmaker
+from patron.web.responses import error_response, json_response, services, sessions
 
 router = APIRouter(prefix="/api", tags=["customers"])
-
-
-def _json(status: int, content: object) -> Response:
-    # orjson writes the package's frozen dataclasses and UTC datetimes (ISO 8601) itself.
-    return Response(orjson.dumps(content), status_code=status, media_type="application/json")
-
-
-def _error(status: int, code: str, message: str) -> Response:
-    return _json(status, {"error": code, "message": message})
-
-
-def _sessions(request: Request) -> sessionmaker[Session]:
-    sessions: sessionmaker[Session] = request.app.state.services.sessions
-    return sessions
 
 
 @router.get("/profiles", summary="Find customers by name, email, phone or loyalty card")
@@ -35,13 +18,13 @@ def search(
     q: str = Query(..., description="A name, an email, a phone number or a loyalty card"),
     limit: int = Query(20, ge=1, le=100),
 ) -> Response:
-    region = request.app.state.services.settings.default_phone_region
+    region = services(request).settings.default_phone_region
     try:
-        with _sessions(request)() as session:
+        with sessions(request)() as session:
             found = profiles.search_profiles(session, q, region=region, limit=limit)
     except ValueError as error:
-        return _error(400, "invalid_request", str(error))
-    return _json(200, {"profiles": found})
+        return error_response(400, "invalid_request", str(error))
+    return json_response(200, {"profiles": found})
 
 
 @router.get(
@@ -55,11 +38,11 @@ def show(
     limit: int = Query(50, ge=1, le=profiles.MAX_TIMELINE_LIMIT),
 ) -> Response:
     try:
-        with _sessions(request)() as session:
+        with sessions(request)() as session:
             view = profiles.customer_360(session, profile_id, limit=limit)
     except profiles.ProfileNotFoundError as error:
-        return _error(404, "not_found", str(error))
-    return _json(200, view)
+        return error_response(404, "not_found", str(error))
+    return json_response(200, view)
 
 
 @router.get("/profiles/{profile_id}/timeline", summary="The customer's timeline, newest first")
@@ -70,14 +53,14 @@ def timeline(
     limit: int = Query(50, ge=1, le=profiles.MAX_TIMELINE_LIMIT),
 ) -> Response:
     try:
-        with _sessions(request)() as session:
+        with sessions(request)() as session:
             root = profiles.resolve_customer(session, profile_id)
             page = profiles.customer_timeline(session, root, cursor=cursor, limit=limit)
     except profiles.ProfileNotFoundError as error:
-        return _error(404, "not_found", str(error))
+        return error_response(404, "not_found", str(error))
     except profiles.InvalidCursorError as error:
-        return _error(400, "invalid_cursor", str(error))
-    return _json(200, {"id": root, **_page(page)})
+        return error_response(400, "invalid_cursor", str(error))
+    return json_response(200, {"id": root, **_page(page)})
 
 
 @router.get(
@@ -87,11 +70,11 @@ def timeline(
 )
 def explain(request: Request, profile_id: int) -> Response:
     try:
-        with _sessions(request)() as session:
+        with sessions(request)() as session:
             found = identity.explain_profile(session, profile_id)
     except LookupError as error:
-        return _error(404, "not_found", str(error))
-    return _json(200, found)
+        return error_response(404, "not_found", str(error))
+    return json_response(200, found)
 
 
 def _page(page: profiles.TimelinePage) -> dict[str, Any]:
@@ -111,12 +94,12 @@ def undo(
 ) -> Response:
     reason = (body or {}).get("reason") or "undone through the API"
     if not isinstance(reason, str):
-        return _error(400, "invalid_request", "reason must be text")
+        return error_response(400, "invalid_request", "reason must be text")
     try:
-        with _sessions(request)() as session, session.begin():
+        with sessions(request)() as session, session.begin():
             undone = profiles.undo_merge(session, merge_id, reason=reason)
     except LookupError as error:
-        return _error(404, "not_found", str(error))
+        return error_response(404, "not_found", str(error))
     except ValueError as error:
-        return _error(409, "already_undone", str(error))
-    return _json(200, undone)
+        return error_response(409, "already_undone", str(error))
+    return json_response(200, undone)

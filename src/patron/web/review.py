@@ -2,32 +2,14 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
-import orjson
 from fastapi import APIRouter, Body, Query, Request, Response
 
 from patron import identity
-
-if TYPE_CHECKING:
-    from sqlalchemy.orm import Session, sessionmaker
+from patron.web.responses import error_response, json_response, sessions
 
 router = APIRouter(prefix="/api/identity/review", tags=["identity"])
 
 _STATUSES = ("review", "merged", "accepted", "rejected", "all")
-
-
-def _json(status: int, content: object) -> Response:
-    return Response(orjson.dumps(content), status_code=status, media_type="application/json")
-
-
-def _error(status: int, code: str, message: str) -> Response:
-    return _json(status, {"error": code, "message": message})
-
-
-def _sessions(request: Request) -> sessionmaker[Session]:
-    sessions: sessionmaker[Session] = request.app.state.services.sessions
-    return sessions
 
 
 @router.get("", summary="Scored pairs of customer records, the most likely first")
@@ -38,36 +20,38 @@ def list_pairs(
     offset: int = Query(0, ge=0),
 ) -> Response:
     if status not in _STATUSES:
-        return _error(400, "invalid_request", f"status must be one of {', '.join(_STATUSES)}")
+        return error_response(
+            400, "invalid_request", f"status must be one of {', '.join(_STATUSES)}"
+        )
     wanted = None if status == "all" else status
-    with _sessions(request)() as session:
+    with sessions(request)() as session:
         pairs = identity.list_match_pairs(session, status=wanted, limit=limit, offset=offset)
         total = identity.count_match_pairs(session, status=wanted)
-    return _json(200, {"total": total, "pairs": [pair.as_json() for pair in pairs]})
+    return json_response(200, {"total": total, "pairs": [pair.as_json() for pair in pairs]})
 
 
 @router.get("/{pair_id}", summary="One scored pair with each field's contribution")
 def show_pair(request: Request, pair_id: int) -> Response:
     try:
-        with _sessions(request)() as session:
+        with sessions(request)() as session:
             pair = identity.match_pair(session, pair_id)
     except LookupError as error:
-        return _error(404, "not_found", str(error.args[0]))
-    return _json(200, pair.as_json())
+        return error_response(404, "not_found", str(error.args[0]))
+    return json_response(200, pair.as_json())
 
 
 def _decide(request: Request, pair_id: int, decided_by: str, *, accept: bool) -> Response:
     try:
-        with _sessions(request)() as session, session.begin():
+        with sessions(request)() as session, session.begin():
             if accept:
                 decision = identity.accept_match_pair(session, pair_id, decided_by=decided_by)
             else:
                 decision = identity.reject_match_pair(session, pair_id, decided_by=decided_by)
     except identity.PairDecidedError as error:
-        return _error(409, "already_decided", str(error))
+        return error_response(409, "already_decided", str(error))
     except LookupError as error:
-        return _error(404, "not_found", str(error.args[0]))
-    return _json(
+        return error_response(404, "not_found", str(error.args[0]))
+    return json_response(
         200,
         {
             "pair_id": decision.pair_id,
