@@ -1,21 +1,19 @@
 """The official Segment and RudderStack Python SDKs, unchanged, against a live Patron."""
 
-import sqlite3
 import time
 from collections import Counter
 from typing import Any, Protocol
 
-import psycopg
 import pytest
 from rudderstack.analytics import Client as RudderClient
 from segment.analytics import Client as SegmentClient
 from sqlalchemy import select
-from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 from patron.ingest import Channel, create_source
 from patron.ingest.models import Event
 from tests.e2e.conftest import LiveServer
+from tests.locks import EventsWriteLock
 
 
 class _Sdk(Protocol):
@@ -136,31 +134,6 @@ def test_an_sdk_with_a_wrong_key_hears_401(
     assert _stored(sessions) == []
 
 
-class _HeldWriteLock:
-    """Another connection holding the events table: Patron's writer has to wait for it."""
-
-    def __init__(self, database_url: str) -> None:
-        self._url = make_url(database_url)
-        self._connection: Any = None
-
-    def __enter__(self) -> None:
-        if self._url.get_backend_name() == "sqlite":
-            self._connection = sqlite3.connect(self._url.database or "", isolation_level=None)
-            self._connection.execute("BEGIN IMMEDIATE")
-        else:
-            self._connection = psycopg.connect(
-                host=self._url.host,
-                port=self._url.port or 5432,
-                user=self._url.username,
-                dbname=self._url.database,
-            )
-            self._connection.execute("LOCK TABLE events IN EXCLUSIVE MODE")
-
-    def __exit__(self, *_: object) -> None:
-        self._connection.rollback()
-        self._connection.close()
-
-
 def test_an_sdk_retry_after_a_timeout_stores_the_message_once(
     live_server: LiveServer, sessions: sessionmaker[Session], database_url: str
 ) -> None:
@@ -178,7 +151,7 @@ def test_an_sdk_retry_after_a_timeout_stores_the_message_once(
     client.flush()
 
     # when the database is slow to commit, the SDK times out and sends the same batch again
-    with _HeldWriteLock(database_url):
+    with EventsWriteLock(database_url):
         client.track("user-1", "Order Completed", {"order_id": "o-9"}, message_id="sent-twice")
         time.sleep(1.2)
     client.flush()

@@ -3,7 +3,6 @@
 import base64
 import gzip
 import shutil
-import sqlite3
 import threading
 import time
 from collections.abc import Iterator
@@ -12,13 +11,13 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-import psycopg
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import event, func, select
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
+from tests.locks import EventsWriteLock
 
 from patron import migrations
 from patron.ingest import (
@@ -580,31 +579,6 @@ def test_a_database_lost_after_start_gets_503(tmp_path: Path) -> None:
     assert second.headers["retry-after"] == "2"
 
 
-class _WriteLock:
-    """Another connection holding the events table, so that the writer must wait."""
-
-    def __init__(self, database_url: str) -> None:
-        self._url = make_url(database_url)
-        self._connection: Any = None
-
-    def __enter__(self) -> None:
-        if self._url.get_backend_name() == "sqlite":
-            self._connection = sqlite3.connect(self._url.database or "", isolation_level=None)
-            self._connection.execute("BEGIN IMMEDIATE")
-        else:
-            self._connection = psycopg.connect(
-                host=self._url.host,
-                port=self._url.port or 5432,
-                user=self._url.username,
-                dbname=self._url.database,
-            )
-            self._connection.execute("LOCK TABLE events IN EXCLUSIVE MODE")
-
-    def __exit__(self, *_: object) -> None:
-        self._connection.rollback()
-        self._connection.close()
-
-
 def test_a_full_queue_gets_429_with_retry_after(
     database_url: str, write_key: str, sessions: sessionmaker[Session]
 ) -> None:
@@ -626,7 +600,7 @@ def test_a_full_queue_gets_429_with_retry_after(
 
     with TestClient(app) as client:
         client.post("/v1/track", json=_message(999), headers=_basic(write_key))  # warm the key
-        lock = _WriteLock(database_url)
+        lock = EventsWriteLock(database_url)
         with lock:
             # each writer thread takes a batch and is stuck, until one batch waits in the queue
             senders: list[threading.Thread] = []
@@ -669,7 +643,7 @@ def test_a_request_the_database_refuses_does_not_fail_the_others_in_its_group(
         source = source_by_write_key(session, write_key)
     assert source is not None
     try:
-        with _WriteLock(database_url):
+        with EventsWriteLock(database_url):
             first = writer.submit(rows(source.id, "first"))
             deadline = time.monotonic() + 5
             while writer.pending_events and time.monotonic() < deadline:
