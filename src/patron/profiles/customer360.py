@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, Final, Literal
 import orjson
 from sqlalchemy import and_, or_, select
 
+from patron import identity
 from patron.identity.models import (
     EventProfile,
     Identifier,
@@ -88,16 +89,8 @@ class SourceRecordView:
     updated_at: datetime
 
 
-@dataclass(frozen=True, slots=True)
-class MergeView:
-    id: int
-    winner_id: int
-    loser_id: int
-    method: str
-    reason: dict[str, Any]
-    created_at: datetime
-    undone_at: datetime | None
-    undone_reason: str | None
+# A merge reads the same in the 360 as in identity's explanation.
+MergeView = identity.ExplainedMerge
 
 
 @dataclass(frozen=True, slots=True)
