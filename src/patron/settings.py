@@ -6,7 +6,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Self
 
-from pydantic import Field, model_validator
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEVELOPMENT_SECRET_KEY = "patron-development-secret-do-not-use-in-production"  # noqa: S105
@@ -34,6 +34,9 @@ class Settings(BaseSettings):
         "postgresql://user@host/db for production.",
     )
     secret_key: str = DEVELOPMENT_SECRET_KEY
+    # Bearer token of the admin API (``/api/*``). Without one the admin API is open, which
+    # only development allows.
+    admin_token: SecretStr | None = None
     host: str = "127.0.0.1"
     port: int = 8000
     # The SQLite store commits one group of batches at a time; this is how many events may
@@ -55,6 +58,12 @@ class Settings(BaseSettings):
             msg = (
                 "PATRON_SECRET_KEY is still the development default; set a secret of your own "
                 f"when PATRON_ENVIRONMENT={self.environment.value}"
+            )
+            raise InsecureSettingsError(msg)
+        if self.environment is Environment.PRODUCTION and self.admin_token is None:
+            msg = (
+                "PATRON_ADMIN_TOKEN is not set: the admin API would be open to anyone; set a "
+                "long random token when PATRON_ENVIRONMENT=production"
             )
             raise InsecureSettingsError(msg)
         return self

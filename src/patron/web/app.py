@@ -7,6 +7,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from fastapi import Depends
 from fastapi.staticfiles import StaticFiles
 from fastapi_offline import FastAPIOffline
 
@@ -14,6 +15,7 @@ import patron
 from patron import ingest
 from patron.storage import make_engine, make_session_factory
 from patron.web import pages, profiles, review, tracking
+from patron.web.auth import require_admin
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
@@ -78,9 +80,14 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.services = services
     app.include_router(pages.router)
     app.include_router(tracking.router)
-    app.include_router(tracking.failed_events_router)
-    app.include_router(profiles.router)
-    app.include_router(review.router)
+    admin = [Depends(require_admin)]
+    for admin_router in (
+        pages.admin_router,
+        tracking.failed_events_router,
+        profiles.router,
+        review.router,
+    ):
+        app.include_router(admin_router, dependencies=admin)
     app.add_middleware(tracking.TrackingCORSMiddleware)
     app.mount("/static", StaticFiles(directory=pages.STATIC_DIR), name="static")
 

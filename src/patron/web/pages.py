@@ -18,6 +18,8 @@ TEMPLATES = Jinja2Templates(directory=Path(__file__).parent / "templates")
 STATIC_DIR = Path(__file__).parent / "static"
 
 router = APIRouter()
+# The admin API endpoints of this module; the app guards them with the admin token.
+admin_router = APIRouter(prefix="/api", tags=["admin"])
 
 
 @router.get("/", response_class=HTMLResponse, include_in_schema=False)
@@ -40,14 +42,14 @@ def landing(request: Request) -> HTMLResponse:
     )
 
 
-@router.get("/api/stats", tags=["admin"])
+@admin_router.get("/stats")
 def stats(request: Request) -> dict[str, int]:
     """Counts of everything collected so far."""
     with services(request).sessions() as session:
         return dataclasses.asdict(ingest.collection_stats(session))
 
 
-@router.get("/api/sources", tags=["admin"])
+@admin_router.get("/sources")
 def sources(request: Request) -> list[dict[str, Any]]:
     """The sources; their write keys are never shown again, only the first characters."""
     with services(request).sessions() as session:

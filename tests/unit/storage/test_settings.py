@@ -19,8 +19,14 @@ def test_settings_read_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> 
     monkeypatch.setenv("PATRON_DATABASE_URL", "postgresql://db.example/patron")
     monkeypatch.setenv("PATRON_ENVIRONMENT", "production")
     monkeypatch.setenv("PATRON_SECRET_KEY", "a-real-secret")
+    monkeypatch.setenv("PATRON_ADMIN_TOKEN", "a-real-admin-token")
 
     settings = Settings()
 
     assert settings.database_url == "postgresql://db.example/patron"
     assert settings.environment is Environment.PRODUCTION
+
+
+def test_production_refuses_an_open_admin_api() -> None:
+    with pytest.raises(InsecureSettingsError, match="PATRON_ADMIN_TOKEN"):
+        Settings(environment=Environment.PRODUCTION, secret_key="a-real-secret")
