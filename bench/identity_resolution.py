@@ -51,7 +51,9 @@ def resolve_all(sessions: Any, *, events_only: bool) -> tuple[identity.Resolutio
                 )
             else:
                 step = identity.resolve_customer_records(session, default_region="GB", limit=BATCH)
-                step += identity.resolve_orders(session, default_region="GB", limit=BATCH)
+                step += identity.resolve_orders(
+                    session, default_region="GB", limit=BATCH, settle=timedelta(0)
+                )
         total += step
         if step.items_read == 0:
             return total, time.perf_counter() - started

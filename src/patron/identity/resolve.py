@@ -627,7 +627,13 @@ def resolve_customer_records(
     )
 
 
-def resolve_orders(session: Session, *, default_region: str, limit: int = 5_000) -> ResolutionStep:
+def resolve_orders(
+    session: Session,
+    *,
+    default_region: str,
+    limit: int = 5_000,
+    settle: timedelta = SETTLE_TIME,
+) -> ResolutionStep:
     """Resolve the next ``limit`` orders: to their customer record's node, or, for an anonymous
     receipt, to the node of the loyalty card, email or phone printed on it. A receipt with
     none of them stays anonymous. Runs in the caller's transaction."""
@@ -642,7 +648,9 @@ def resolve_orders(session: Session, *, default_region: str, limit: int = 5_000)
             Order.email,
             Order.phone,
         )
-        .where(Order.id > position)
+        # Settled orders only, as for events: an import committing a lower id late is not
+        # stepped over (the importers stamp each chunk when they write it).
+        .where(Order.id > position, Order.created_at <= utcnow() - settle)
         .order_by(Order.id)
         .limit(limit)
     ).all()
@@ -715,7 +723,7 @@ def resolve_identities(
     national phone numbers of sources without a region of their own.
     """
     step = resolve_customer_records(session, default_region=default_region, limit=limit)
-    step += resolve_orders(session, default_region=default_region, limit=limit)
+    step += resolve_orders(session, default_region=default_region, limit=limit, settle=settle)
     return step + resolve_events(session, default_region=default_region, limit=limit, settle=settle)
 
 

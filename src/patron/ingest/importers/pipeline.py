@@ -52,9 +52,15 @@ class ImportContext:
 
     source: SourceInfo
     file_format: FileFormat
-    now: datetime
     zone: tzinfo
     scratch: Scratch
+
+    @property
+    def now(self) -> datetime:
+        """The time to stamp rows with, read afresh each time: a row's stamp stays within
+        moments of its insert, however long the file takes, because the readers of the
+        tables (identity resolution, carts) wait a settle time measured on those stamps."""
+        return utcnow()
 
 
 class RowImporter(Protocol[Item]):
@@ -138,7 +144,6 @@ def run_import(
                 ImportContext(
                     source=source,
                     file_format=file_format,
-                    now=utcnow(),
                     zone=zone,
                     scratch=scratch,
                 )
