@@ -122,6 +122,18 @@ class _Counts:
     merges: int = 0
     merges_refused: int = 0
 
+    def step(self, *, events: int = 0, records: int = 0, orders: int = 0) -> ResolutionStep:
+        """What a call read, with what this batch changed in the graph."""
+        return ResolutionStep(
+            events=events,
+            records=records,
+            orders=orders,
+            profiles_created=self.profiles_created,
+            identifiers_added=self.identifiers_added,
+            merges=self.merges,
+            merges_refused=self.merges_refused,
+        )
+
 
 @dataclass(slots=True)
 class _Batch:
@@ -518,14 +530,7 @@ def resolve_events(
     batch.finish()
     _insert_rows(session, EventProfile, assignments)
     ingest.move_cursor(session, EVENTS_CURSOR, rows[-1].id)
-    counts = batch.counts
-    return ResolutionStep(
-        events=len(rows),
-        profiles_created=counts.profiles_created,
-        identifiers_added=counts.identifiers_added,
-        merges=counts.merges,
-        merges_refused=counts.merges_refused,
-    )
+    return batch.counts.step(events=len(rows))
 
 
 def _record_candidates(rules: IdentityRules, row: Any, source: _SourceInfo) -> list[_Candidate]:
@@ -617,14 +622,7 @@ def resolve_customer_records(
     batch = _Batch(session, current_rules(session))
     _resolve_record_rows(batch, rows, _sources(session, default_region, batch.rules))
     batch.finish()
-    counts = batch.counts
-    return ResolutionStep(
-        records=len(rows),
-        profiles_created=counts.profiles_created,
-        identifiers_added=counts.identifiers_added,
-        merges=counts.merges,
-        merges_refused=counts.merges_refused,
-    )
+    return batch.counts.step(records=len(rows))
 
 
 def resolve_orders(
@@ -699,15 +697,7 @@ def resolve_orders(
     batch.finish()
     _insert_rows(session, OrderProfile, assignments)
     ingest.move_cursor(session, ORDERS_CURSOR, rows[-1].id)
-    counts = batch.counts
-    return ResolutionStep(
-        orders=len(rows),
-        records=len(unresolved),
-        profiles_created=counts.profiles_created,
-        identifiers_added=counts.identifiers_added,
-        merges=counts.merges,
-        merges_refused=counts.merges_refused,
-    )
+    return batch.counts.step(orders=len(rows), records=len(unresolved))
 
 
 def resolve_identities(
