@@ -5,8 +5,9 @@ from __future__ import annotations
 from enum import StrEnum
 from pathlib import Path
 from typing import Self
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEVELOPMENT_SECRET_KEY = "patron-development-secret-do-not-use-in-production"  # noqa: S105
@@ -44,6 +45,9 @@ class Settings(BaseSettings):
     ingest_queue_limit: int = 50_000
     ingest_retry_after_seconds: int = 2
     default_phone_region: str = "GB"
+    # The retailer's time zone (IANA name): the days, weeks and months of reports, and the
+    # local hours of send-time predictions.
+    timezone: str = "UTC"
     # An open cart untouched for this long counts as abandoned.
     cart_abandon_after_minutes: int = 60
     # How often the worker looks for new events when it has caught up.
@@ -67,6 +71,16 @@ class Settings(BaseSettings):
             )
             raise InsecureSettingsError(msg)
         return self
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as error:
+            msg = f"unknown time zone {value!r}: use an IANA name such as Europe/London"
+            raise ValueError(msg) from error
+        return value
 
     @property
     def is_sqlite(self) -> bool:

@@ -1,0 +1,200 @@
+"""DuckDB in process, reading Patron's live store: the one door of every report and model.
+
+DuckDB attaches the SQLite file (``sqlite_scanner``) or the PostgreSQL database
+(``postgres_scanner``) read-only, and a handful of views give every reader the same shape of
+data whatever the engine: orders, lines, events and carts, each with the *customer* it
+belongs to, read through the identity graph (a record's profile node, then that node's
+canonical root). Nothing is copied, so there is nothing to keep in sync.
+
+The scanner extensions come from the PyPI packages ``duckdb-extension-sqlite-scanner`` and
+``duckdb-extension-postgres-scanner`` and are loaded by file path: DuckDB's own download of
+extensions would need the internet, and an extension of another DuckDB version refuses to
+load.
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Self
+
+import duckdb
+from sqlalchemy.engine import make_url
+
+from patron.storage import normalise_url
+
+if TYPE_CHECKING:
+    from types import TracebackType
+
+# The store's tables are attached under this name (the views below name it); the views live
+# in DuckDB's own in-memory catalogue.
+STORE = "store"
+
+# Times are UTC in the store; views give them as naive UTC timestamps on both engines.
+_VIEWS = {
+    "sources_v": """
+        SELECT id AS source_id, name AS source, channel FROM store.sources
+    """,
+    # A profile node and the customer it belongs to now (its canonical root).
+    "profile_customers": """
+        SELECT id AS profile_id, canonical_id AS customer_id FROM store.profiles
+    """,
+    "orders_v": """
+        SELECT o.id AS order_pk, o.order_id, s.source, o.channel, o.store_id,
+               CAST(o.ordered_at AS TIMESTAMP) AS ordered_at, o.currency,
+               o.total_minor, o.discount_minor, o.voucher_code,
+               p.canonical_id AS customer_id
+        FROM store.orders AS o
+        JOIN sources_v AS s ON s.source_id = o.source_id
+        LEFT JOIN store.order_profiles AS op ON op.order_pk = o.id
+        LEFT JOIN store.profiles AS p ON p.id = op.profile_id
+    """,
+    # Products are listed once per selling system: a line takes its product from the
+    # catalogue of the source that sold it.
+    "order_lines_v": """
+        SELECT l.order_pk, l.line_no, l.sku, l.quantity, l.unit_price_minor,
+               l.discount_minor, l.total_minor, pr.name AS product_name,
+               pr.category, pr.brand
+        FROM store.order_lines AS l
+        JOIN store.orders AS o ON o.id = l.order_pk
+        LEFT JOIN store.products AS pr ON pr.source_id = o.source_id AND pr.sku = l.sku
+    """,
+    "events_v": """
+        SELECT e.id AS event_pk, s.source, s.channel, e.type, e.name,
+               CAST(e.timestamp AS TIMESTAMP) AS timestamp, p.canonical_id AS customer_id
+        FROM store.events AS e
+        JOIN sources_v AS s ON s.source_id = e.source_id
+        LEFT JOIN store.event_profiles AS ep ON ep.event_id = e.id
+        LEFT JOIN store.profiles AS p ON p.id = ep.profile_id
+    """,
+    "carts_v": """
+        SELECT c.id AS cart_pk, s.source, s.channel, c.cart_id, c.status, c.currency,
+               c.value_minor, c.order_id, CAST(c.created_at AS TIMESTAMP) AS created_at,
+               CAST(c.updated_at AS TIMESTAMP) AS updated_at
+        FROM store.carts AS c
+        JOIN sources_v AS s ON s.source_id = c.source_id
+    """,
+}
+
+
+class AnalyticsStoreError(RuntimeError):
+    """The store could not be opened for analysis (unsupported URL, missing extension)."""
+
+
+@dataclass(frozen=True)
+class _Scanner:
+    package: str
+    extension: str
+    attach_type: str
+
+
+_SCANNERS = {
+    "sqlite": _Scanner("duckdb_extension_sqlite_scanner", "sqlite_scanner", "sqlite"),
+    "postgresql": _Scanner("duckdb_extension_postgres_scanner", "postgres_scanner", "postgres"),
+}
+
+
+def _extension_path(scanner: _Scanner) -> Path:
+    try:
+        package = importlib.import_module(scanner.package)
+    except ImportError as error:
+        msg = f"the {scanner.extension} extension is not installed (pip package {scanner.package})"
+        raise AnalyticsStoreError(msg) from error
+    path = (
+        Path(str(package.__file__)).parent
+        / "extensions"
+        / f"v{duckdb.__version__}"
+        / f"{scanner.extension}.duckdb_extension"
+    )
+    if not path.is_file():
+        msg = (
+            f"{path} is missing: {scanner.package} must be the same version as duckdb "
+            f"({duckdb.__version__})"
+        )
+        raise AnalyticsStoreError(msg)
+    return path
+
+
+def _attach_target(database_url: str) -> tuple[_Scanner, str]:
+    url = make_url(normalise_url(database_url))
+    backend = url.get_backend_name()
+    scanner = _SCANNERS.get(backend)
+    if scanner is None:
+        msg = f"analytics reads SQLite or PostgreSQL stores, not {backend!r}"
+        raise AnalyticsStoreError(msg)
+    if backend == "sqlite":
+        if not url.database or url.database == ":memory:":
+            msg = "analytics needs a SQLite store in a file"
+            raise AnalyticsStoreError(msg)
+        return scanner, url.database
+    # libpq's key=value form; the password, when there is one, stays inside this process.
+    parts = {
+        "host": url.host,
+        "port": url.port,
+        "user": url.username,
+        "password": url.password,
+        "dbname": url.database,
+    }
+    dsn = " ".join(f"{key}={value}" for key, value in parts.items() if value is not None)
+    return scanner, dsn
+
+
+def _quote(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+class AnalyticsStore:
+    """A DuckDB connection with the live store attached read-only and the views above.
+
+    Use it as a context manager; ``connection`` is the DuckDB connection to query. One
+    store per thread: DuckDB connections are not shared between threads.
+    """
+
+    def __init__(self, database_url: str, *, threads: int | None = None) -> None:
+        scanner, target = _attach_target(database_url)
+        extension = _extension_path(scanner)
+        self.connection = duckdb.connect(
+            config={
+                # Never reach for the internet: extensions come from the packages above.
+                "autoinstall_known_extensions": False,
+                "autoload_known_extensions": False,
+            }
+        )
+        try:
+            if threads is not None:
+                self.connection.execute(f"SET threads = {int(threads)}")
+            self.connection.execute("SET TimeZone = 'UTC'")
+            self.connection.execute(f"LOAD {_quote(str(extension))}")
+            self.connection.execute(
+                f"ATTACH {_quote(target)} AS {STORE} (TYPE {scanner.attach_type}, READ_ONLY)"
+            )
+            for name, sql in _VIEWS.items():
+                self.connection.execute(f"CREATE VIEW {name} AS {sql}")
+        except duckdb.Error as error:
+            self.connection.close()
+            msg = f"could not open the store for analysis: {error}"
+            raise AnalyticsStoreError(msg) from error
+
+    def close(self) -> None:
+        self.connection.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
+def open_store(database_url: str, *, threads: int | None = None) -> AnalyticsStore:
+    """Open the store at ``database_url`` (SQLite file or PostgreSQL) for analysis.
+
+    Raises ``AnalyticsStoreError`` for an in-memory or unsupported database, a missing or
+    mismatched scanner extension, or a store that cannot be attached.
+    """
+    return AnalyticsStore(database_url, threads=threads)

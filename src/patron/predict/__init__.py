@@ -1,0 +1,1 @@
+"""Predictions of purchase behaviour per customer: CLV, churn, next product, channel, send time."""
