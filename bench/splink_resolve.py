@@ -13,7 +13,7 @@ does when records arrive), then times, on the same records and in separate proce
 Wall time and peak memory (max RSS) of each process are reported, with the ratio.
 
     .venv/bin/python bench/splink_resolve.py --records 100000
-    .venv/bin/python bench/splink_resolve.py --records 1000000 --skip-bare
+    .venv/bin/python bench/splink_resolve.py --records 1000000 --keep /tmp/splink-1m
 """
 
 from __future__ import annotations
@@ -23,6 +23,8 @@ import csv
 import json
 import os
 import random
+import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -236,79 +238,105 @@ print(f"{count} {time.perf_counter() - started:.1f}")
 """
 
 
+def _set_up(records: int, seed: int, directory: Path) -> tuple[Path, list[Path], str]:
+    """Generate, import and resolve deterministically into ``directory/setup.db`` (reused when
+    it is already there: the set-up of a million records takes longer than the runs)."""
+    database = directory / "setup.db"
+    paths = [directory / f"{source}.csv" for source in SOURCES]
+    if database.exists() and all(path.exists() for path in paths):
+        return database, paths, "reused set-up"
+    database.unlink(missing_ok=True)
+    started = time.perf_counter()
+    generate(records, seed, directory)
+    generated = time.perf_counter() - started
+    database_url, _ = create_throwaway("sqlite", "", directory)
+    env = {**os.environ, "PATRON_DATABASE_URL": database_url, "PATRON_ENVIRONMENT": "development"}
+    started = time.perf_counter()
+    for source, path in zip(SOURCES, paths, strict=True):
+        command = ["-m", "patron", "import", "customers", str(path), "--source", source]
+        _timed([sys.executable, *command, "--channel", SOURCES[source]], env)
+    imported = time.perf_counter() - started
+    settings = Settings(environment=Environment.DEVELOPMENT, database_url=database_url)
+    engine = make_engine(database_url)
+    started = time.perf_counter()
+    try:
+        sessions = make_session_factory(engine)
+        # Nothing else writes during the benchmark: no settle time to wait out.
+        while run_once(sessions, settings, settle=timedelta(0)).identity.items_read:
+            pass
+    finally:
+        engine.dispose()
+    deterministic = time.perf_counter() - started
+    (directory / "bench.db").rename(database)
+    return (
+        database,
+        paths,
+        (
+            f"generated in {generated:.0f}s, imported in {imported:.0f}s, "
+            f"resolved deterministically in {deterministic:.0f}s"
+        ),
+    )
+
+
+def _patron_run(database: Path, directory: Path) -> tuple[float, float, str]:
+    # Every run starts from the same set-up: a copy, since a run writes its merges.
+    run = directory / "run.db"
+    shutil.copyfile(database, run)
+    env = {
+        **os.environ,
+        "PATRON_DATABASE_URL": f"sqlite:///{run}",
+        "PATRON_ENVIRONMENT": "development",
+    }
+    try:
+        return _timed([sys.executable, "-m", "patron", "resolve", "--train", "--json"], env)
+    finally:
+        run.unlink(missing_ok=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--records", type=int, default=100_000)
     parser.add_argument("--seed", type=int, default=2026)
+    parser.add_argument("--repeats", type=int, default=3, help="Runs of each; medians shown.")
     parser.add_argument("--skip-bare", action="store_true", help="Only time patron resolve.")
+    parser.add_argument(
+        "--keep",
+        type=Path,
+        help="Keep the generated, imported and resolved set-up here, and reuse it.",
+    )
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory(prefix="patron-splink-") as tmp:
-        workdir = Path(tmp)
-        started = time.perf_counter()
-        paths = generate(args.records, args.seed, workdir)
-        generated = time.perf_counter() - started
-        database_url, drop = create_throwaway("sqlite", "", workdir)
-        env = {
-            **os.environ,
-            "PATRON_DATABASE_URL": database_url,
-            "PATRON_ENVIRONMENT": "development",
-        }
-        try:
-            started = time.perf_counter()
-            for source, path in paths.items():
-                _timed(
-                    [
-                        sys.executable,
-                        "-m",
-                        "patron",
-                        "import",
-                        "customers",
-                        str(path),
-                        "--source",
-                        source,
-                        "--channel",
-                        SOURCES[source],
-                    ],
-                    env,
-                )
-            imported = time.perf_counter() - started
-            settings = Settings(environment=Environment.DEVELOPMENT, database_url=database_url)
-            engine = make_engine(database_url)
-            started = time.perf_counter()
-            try:
-                sessions = make_session_factory(engine)
-                # Nothing else writes during the benchmark: no settle time to wait out.
-                while run_once(sessions, settings, settle=timedelta(0)).identity.items_read:
-                    pass
-            finally:
-                engine.dispose()
-            deterministic = time.perf_counter() - started
-            bare: tuple[float, float, str] | None = None
+        directory = args.keep or Path(tmp)
+        directory.mkdir(parents=True, exist_ok=True)
+        database, paths, set_up = _set_up(args.records, args.seed, directory)
+        patron_runs: list[tuple[float, float, str]] = []
+        bare_runs: list[tuple[float, float, str]] = []
+        # Alternated, so that a change in the machine's load falls on both.
+        for _ in range(args.repeats):
             if not args.skip_bare:
-                bare = _timed(
-                    [sys.executable, "-c", BARE_SPLINK, *map(str, paths.values()), "0.8"], env
-                )
-            patron = _timed([sys.executable, "-m", "patron", "resolve", "--train", "--json"], env)
-        finally:
-            drop()
-    summary = json.loads(patron[2])
+                bare_command = [sys.executable, "-c", BARE_SPLINK, *map(str, paths), "0.8"]
+                bare_runs.append(_timed(bare_command, dict(os.environ)))
+            patron_runs.append(_patron_run(database, directory))
+    summary = json.loads(patron_runs[-1][2])
+    seconds = statistics.median(run[0] for run in patron_runs)
+    peak = max(run[1] for run in patron_runs)
+    print(f"{args.records:,} records: {set_up}; {args.repeats} runs each, medians")
     print(
-        f"{args.records:,} records: generated in {generated:.0f}s, imported in {imported:.0f}s, "
-        f"resolved deterministically in {deterministic:.0f}s"
-    )
-    print(
-        f"patron resolve --train: {patron[0]:.1f}s wall, {patron[1]:.2f} GB peak; "
+        f"patron resolve --train: {seconds:.1f}s wall "
+        f"({', '.join(f'{run[0]:.1f}' for run in patron_runs)}), {peak:.2f} GB peak; "
         f"{summary['pairs_scored']:,} pairs >= {summary['review_threshold']}, "
         f"merged {summary['merged']:,}, queued {summary['queued']:,}"
     )
-    if bare is not None:
-        pairs, inner = bare[2].strip().splitlines()[-1].split()
+    if bare_runs:
+        bare_seconds = statistics.median(run[0] for run in bare_runs)
+        pairs, inner = bare_runs[-1][2].strip().splitlines()[-1].split()
         print(
-            f"bare Splink:            {bare[0]:.1f}s wall ({inner}s inside), {bare[1]:.2f} GB "
-            f"peak; {int(pairs):,} pairs >= 0.8"
+            f"bare Splink:            {bare_seconds:.1f}s wall "
+            f"({', '.join(f'{run[0]:.1f}' for run in bare_runs)}; {inner}s inside), "
+            f"{max(run[1] for run in bare_runs):.2f} GB peak; {int(pairs):,} pairs >= 0.8"
         )
-        print(f"ratio patron / bare: {patron[0] / bare[0]:.2f}")
+        print(f"ratio patron / bare: {seconds / bare_seconds:.2f}")
 
 
 if __name__ == "__main__":

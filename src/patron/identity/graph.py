@@ -24,6 +24,8 @@ from patron.identity.models import Merge, MergeBlock, Profile, RecordProfile
 from patron.storage import utcnow
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator, Sequence
+
     from sqlalchemy import Connection, Table
     from sqlalchemy.orm import Session
 
@@ -210,6 +212,174 @@ def merge_profiles(
         _RECORD_MERGE, {**pair, "method": str(method), "reason": reason, "now": now}
     ).scalar_one()
     return MergeOutcome(status="merged", merge_id=merge_id, winner_id=winner, loser_id=loser)
+
+
+@dataclass(frozen=True)
+class PairToMerge:
+    """Two nodes whose customers should become one, and why (the merge's audit reason)."""
+
+    a: int
+    b: int
+    reason: dict[str, Any]
+
+
+# Statements of a set-based merge take this many rows (or ids) at a time: under SQLite's and
+# PostgreSQL's limits on bound parameters, and few round trips for any number of pairs.
+_BULK_ROWS = 5_000
+_LOCK_ROOT_IDS = (
+    select(_PROFILES.c.id, _PROFILES.c.canonical_id)
+    .where(_PROFILES.c.id.in_(bindparam("nodes", expanding=True)))
+    .order_by(_PROFILES.c.id)
+    .with_for_update()
+)
+_BLOCKS_BY_ROOT = select(_node_a.c.canonical_id, _node_b.c.canonical_id).select_from(
+    _BLOCKS.join(_node_a, _node_a.c.id == _BLOCKS.c.profile_a_id).join(
+        _node_b, _node_b.c.id == _BLOCKS.c.profile_b_id
+    )
+)
+_LINK_LOSER = (
+    update(_PROFILES)
+    .where(_PROFILES.c.id == bindparam("loser"))
+    .values(merged_into_id=bindparam("winner"))
+)
+_REPOINT_TREE = (
+    update(_PROFILES)
+    .where(_PROFILES.c.canonical_id == bindparam("old_root"))
+    .values(canonical_id=bindparam("new_root"), updated_at=bindparam("now"))
+)
+
+
+def _chunks(values: list[Any]) -> Iterator[list[Any]]:
+    for start in range(0, len(values), _BULK_ROWS):
+        yield values[start : start + _BULK_ROWS]
+
+
+def _roots_of_many(connection: Connection, nodes: list[int]) -> dict[int, int]:
+    roots: dict[int, int] = {}
+    for chunk in _chunks(nodes):
+        roots.update(connection.execute(_ROOTS_OF, {"nodes": chunk}).all())
+    missing = [node for node in nodes if node not in roots]
+    if missing:
+        raise LookupError(f"profile {missing[0]} does not exist")
+    return roots
+
+
+def _lock_roots_of_many(session: Session, nodes: list[int]) -> dict[int, int]:
+    """The current root of each node, every one of those roots locked (PostgreSQL).
+
+    Roots are locked in id order, as ``merge_profiles`` locks its two; a root that a
+    concurrent merge moved before its lock is looked up again and the new root locked too.
+    """
+    connection = session.connection()
+    roots = _roots_of_many(connection, nodes)
+    if connection.dialect.name != "postgresql":
+        return roots
+    locked: set[int] = set()
+    for _ in range(_MAX_LOCK_ROUNDS):
+        wanted = sorted(set(roots.values()) - locked)
+        moved = False
+        for chunk in _chunks(wanted):
+            for node, root in connection.execute(_LOCK_ROOT_IDS, {"nodes": chunk}).all():
+                locked.add(node)
+                moved = moved or node != root
+        if not moved:
+            return roots
+        roots = _roots_of_many(connection, nodes)
+    raise RuntimeError("the roots of the profiles being merged kept moving; try again")
+
+
+class _Customers:
+    """Union-find over roots, the lowest root of a set standing for it (the merge winner),
+    with the blocks between the sets."""
+
+    def __init__(self, blocks: list[tuple[int, int]]) -> None:
+        self._parent: dict[int, int] = {}
+        # For each set's representative, the roots it must never be joined with.
+        self._blocked: dict[int, set[int]] = {}
+        for a, b in blocks:
+            if a != b:
+                self._blocked.setdefault(a, set()).add(b)
+                self._blocked.setdefault(b, set()).add(a)
+
+    def find(self, root: int) -> int:
+        parent = self._parent.get(root, root)
+        while parent != root:
+            grand = self._parent.get(parent, parent)
+            self._parent[root] = grand
+            root, parent = parent, grand
+        return root
+
+    def blocked(self, winner: int, loser: int) -> bool:
+        small, large = sorted((winner, loser), key=lambda r: len(self._blocked.get(r, ())))
+        return any(self.find(other) == large for other in self._blocked.get(small, ()))
+
+    def join(self, winner: int, loser: int) -> None:
+        self._parent[loser] = winner
+        moved = self._blocked.pop(loser, None)
+        if moved:
+            self._blocked.setdefault(winner, set()).update(moved)
+
+
+def merge_pairs(
+    session: Session, pairs: Sequence[PairToMerge], *, method: MergeMethod
+) -> list[MergeOutcome]:
+    """Merge the customers of many pairs of nodes at once; one outcome per pair, in order.
+
+    The outcome of each pair is the one ``merge_profiles`` would give if called for the pairs
+    one by one in this order (put the surest first: a chain of pairs is recorded through its
+    strongest links): the older root wins, customers already one are ``same``, and an undone
+    merge between any nodes of the two customers, as they stand at that pair, blocks it. The
+    roots are read (and, on PostgreSQL, locked) once, the outcomes decided in memory, and the
+    audit rows, links and re-pointed trees written in a few multi-row statements. Raises
+    ``LookupError`` when a node does not exist. Runs in the caller's transaction.
+    """
+    if not pairs:
+        return []
+    connection = session.connection()
+    roots = _lock_roots_of_many(session, sorted({n for pair in pairs for n in (pair.a, pair.b)}))
+    customers = _Customers([(a, b) for a, b in connection.execute(_BLOCKS_BY_ROOT).all()])
+    outcomes: list[MergeOutcome] = []
+    merged: list[tuple[int, int, int]] = []  # (position in outcomes, winner, loser)
+    for pair in pairs:
+        root_a, root_b = customers.find(roots[pair.a]), customers.find(roots[pair.b])
+        winner, loser = min(root_a, root_b), max(root_a, root_b)
+        if winner == loser:
+            outcomes.append(MergeOutcome("same", None, winner, None))
+        elif customers.blocked(winner, loser):
+            outcomes.append(MergeOutcome("blocked", None, winner, loser))
+        else:
+            customers.join(winner, loser)
+            merged.append((len(outcomes), winner, loser))
+            outcomes.append(MergeOutcome("merged", None, winner, loser))
+    if not merged:
+        return outcomes
+    now = utcnow()
+    audit = [
+        {
+            "winner_id": winner,
+            "loser_id": loser,
+            "method": str(method),
+            "reason": pairs[position].reason,
+            "created_at": now,
+        }
+        for position, winner, loser in merged
+    ]
+    merge_ids: list[int] = []
+    insert_merges = insert(_MERGES).returning(_MERGES.c.id, sort_by_parameter_order=True)
+    for chunk in _chunks(audit):
+        merge_ids.extend(connection.execute(insert_merges, chunk).scalars())
+    for (position, winner, loser), merge_id in zip(merged, merge_ids, strict=True):
+        outcomes[position] = MergeOutcome("merged", merge_id, winner, loser)
+    # Each loser root is linked under the root that won it; every node of a loser's tree
+    # (the root included) then resolves to the customer's final root.
+    for chunk in _chunks([{"loser": loser, "winner": winner} for _, winner, loser in merged]):
+        connection.execute(_LINK_LOSER, chunk)
+    repoint = [
+        {"old_root": loser, "new_root": customers.find(loser), "now": now} for _, _, loser in merged
+    ]
+    for chunk in _chunks(repoint):
+        connection.execute(_REPOINT_TREE, chunk)
+    return outcomes
 
 
 def unmerge(session: Session, merge_id: int, *, reason: str) -> None:

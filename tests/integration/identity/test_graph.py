@@ -1,3 +1,4 @@
+import random
 from datetime import UTC, datetime
 
 import pytest
@@ -5,6 +6,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from patron import identity, ingest
+from patron.identity.graph import PairToMerge, merge_pairs
 from patron.identity.models import (
     EventProfile,
     Merge,
@@ -300,3 +302,99 @@ def test_profile_of_record_is_the_node_not_the_customer(sessions: sessionmaker[S
     with sessions() as session:
         assert identity.profile_of_record(session, record_id) == b
         assert identity.profile_of_record(session, record_id + 1) is None
+
+
+def _graph_state(session: Session, nodes: list[int]) -> dict[str, object]:
+    """Each node's root and link, and the merges made among them, written relative to the
+    first node (so that two copies of one graph compare equal)."""
+    base = nodes[0]
+    rows = session.execute(
+        select(Profile.id, Profile.canonical_id, Profile.merged_into_id)
+        .where(Profile.id.in_(nodes))
+        .order_by(Profile.id)
+    ).all()
+    merges = session.execute(
+        select(Merge.winner_id, Merge.loser_id, Merge.method, Merge.reason)
+        .where(Merge.loser_id.in_(nodes), Merge.undone_at.is_(None))
+        .order_by(Merge.id)
+    ).all()
+    return {
+        "nodes": [
+            (node - base, root - base, None if link is None else link - base)
+            for node, root, link in rows
+        ],
+        "merges": [(w - base, lo - base, method, reason) for w, lo, method, reason in merges],
+    }
+
+
+def _relative(outcome: identity.MergeOutcome, base: int) -> tuple[object, ...]:
+    loser = None if outcome.loser_id is None else outcome.loser_id - base
+    return (outcome.status, outcome.merge_id is not None, outcome.winner_id - base, loser)
+
+
+def test_merge_pairs_gives_what_merging_the_pairs_one_by_one_gives(
+    sessions: sessionmaker[Session],
+) -> None:
+    # Given two copies of one graph: merged trees, an undone merge (a block) and loose nodes.
+    rng = random.Random(7)  # noqa: S311 - a fixed, reproducible set of pairs
+    size = 60
+    pairs = [(rng.randrange(size), rng.randrange(size)) for _ in range(90)]
+    pairs += [(0, 1), (1, 0), (5, 5)]  # the same pair twice, and a node with itself
+    copies: list[list[int]] = []
+    with sessions.begin() as session:
+        for _ in range(2):
+            nodes = identity.new_profiles(session, size)
+            merge(session, nodes[0], nodes[1])
+            merge(session, nodes[2], nodes[3])
+            merge(session, nodes[3], nodes[4])
+            undone = merge(session, nodes[10], nodes[11])
+            assert undone.merge_id is not None
+            identity.unmerge(session, undone.merge_id, reason="two people")
+            merge(session, nodes[10], nodes[12])
+            copies.append(nodes)
+    one_by_one_nodes, set_based_nodes = copies
+
+    # When the first copy merges the pairs one by one and the second all at once.
+    method = identity.MergeMethod.PROBABILISTIC
+    with sessions.begin() as session:
+        one_by_one = [
+            identity.merge_profiles(
+                session, one_by_one_nodes[a], one_by_one_nodes[b], method=method,
+                reason={"pair": index},
+            )
+            for index, (a, b) in enumerate(pairs)
+        ]  # fmt: skip
+    with sessions.begin() as session:
+        set_based = merge_pairs(
+            session,
+            [
+                PairToMerge(set_based_nodes[a], set_based_nodes[b], {"pair": index})
+                for index, (a, b) in enumerate(pairs)
+            ],
+            method=method,
+        )
+
+    # Then every outcome, root, link and audit row is the same.
+    assert [_relative(o, one_by_one_nodes[0]) for o in one_by_one] == [
+        _relative(o, set_based_nodes[0]) for o in set_based
+    ]
+    assert {o.status for o in set_based} == {"merged", "same", "blocked"}
+    with sessions() as session:
+        assert _graph_state(session, one_by_one_nodes) == _graph_state(session, set_based_nodes)
+        merge_ids = [o.merge_id for o in set_based if o.merge_id is not None]
+        assert session.scalars(
+            select(Merge.reason).where(Merge.id.in_(merge_ids)).order_by(Merge.id)
+        ).all() == [{"pair": i} for i, o in enumerate(set_based) if o.status == "merged"]
+
+
+def test_merge_pairs_of_an_unknown_node_is_a_lookup_error(
+    sessions: sessionmaker[Session],
+) -> None:
+    with sessions.begin() as session:
+        (node,) = identity.new_profiles(session, 1)
+        with pytest.raises(LookupError, match="does not exist"):
+            merge_pairs(
+                session,
+                [PairToMerge(node, node + 1000, {})],
+                method=identity.MergeMethod.MANUAL,
+            )

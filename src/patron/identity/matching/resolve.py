@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import insert, select
 
-from patron.identity.graph import MergeMethod, merge_profiles
+from patron.identity.graph import MergeMethod, PairToMerge, merge_pairs
 from patron.identity.matching.options import MatchBackend, SparkOptions
 from patron.identity.matching.versions import StoredModel, latest_model, store_model
 from patron.identity.models import MatchPair, Profile, RecordProfile
@@ -307,16 +307,11 @@ def _act(session: Session, predictions: Any, model: StoredModel, upper: float) -
     rows = predictions.take(candidates).to_pylist()
     labels = level_labels(model.model)
     now = utcnow()
-    decided_now: list[dict[str, Any]] = []
+    pairs: list[dict[str, Any]] = []
+    to_merge: list[PairToMerge] = []
+    merge_of: dict[int, int] = {}  # position in pairs -> position in to_merge
     for row in rows:
         a, b = sorted((row["unique_id_l"], row["unique_id_r"]))
-        customer_a, customer_b = roots.customer(a), roots.customer(b)
-        if customer_a is None or customer_b is None:
-            continue
-        if customer_a == customer_b:
-            # Joined by a stronger pair earlier in this run.
-            tally["already_one_customer"] += 1
-            continue
         pair: dict[str, Any] = {
             "status": "review",
             "merge_id": None,
@@ -330,19 +325,27 @@ def _act(session: Session, predictions: Any, model: StoredModel, upper: float) -
             "created_at": now,
         }
         if pair["probability"] >= upper and not _names_disagree(row):
-            outcome = merge_profiles(
-                session,
-                roots.node[a],
-                roots.node[b],
-                method=MergeMethod.PROBABILISTIC,
-                reason={
-                    "probability": pair["probability"],
-                    "match_weight": pair["match_weight"],
-                    "model": model.version,
-                    "records": [a, b],
-                    "contributions": pair["contributions"],
-                },
-            )
+            merge_of[len(pairs)] = len(to_merge)
+            reason = {
+                "probability": pair["probability"],
+                "match_weight": pair["match_weight"],
+                "model": model.version,
+                "records": [a, b],
+                "contributions": pair["contributions"],
+            }
+            to_merge.append(PairToMerge(roots.node[a], roots.node[b], reason))
+        pairs.append(pair)
+    # The auto-merge band in one set-based merge; the outcomes are those of merging the pairs
+    # one by one, surest first, so the walk below sees the customers as each pair found them.
+    outcomes = merge_pairs(session, to_merge, method=MergeMethod.PROBABILISTIC)
+    decided_now: list[dict[str, Any]] = []
+    for position, pair in enumerate(pairs):
+        if roots.customer(pair["record_a_id"]) == roots.customer(pair["record_b_id"]):
+            # Joined by a stronger pair earlier in this run.
+            tally["already_one_customer"] += 1
+            continue
+        if position in merge_of:
+            outcome = outcomes[merge_of[position]]
             if outcome.status == "blocked":
                 tally["blocked"] += 1
                 continue
@@ -354,7 +357,6 @@ def _act(session: Session, predictions: Any, model: StoredModel, upper: float) -
             pair.update(status="merged", merge_id=outcome.merge_id, decided_at=now)
             tally["merged"] += 1
         else:
-            pair.update(status="review")
             tally["queued"] += 1
         decided_now.append(pair)
     # One multi-row insert per batch: every row carries the same keys.
