@@ -1,5 +1,65 @@
-"""Reports across channels, read by DuckDB from the live store."""
+"""Reports across channels, read by DuckDB from the live store.
 
+A report is a function ``(store, ReportRequest) -> Report`` listed in a ``ReportRegistry``;
+one renderer per format (terminal table, JSON, CSV, HTML, PNG) draws any report.
+"""
+
+from patron.analytics.contract import (
+    Cell,
+    Chart,
+    ChartKind,
+    Column,
+    Comparison,
+    Filters,
+    Period,
+    Report,
+    ReportDefinition,
+    ReportFunction,
+    ReportRegistry,
+    ReportRequest,
+    Series,
+    Table,
+    Unit,
+    UnknownReportError,
+)
+from patron.analytics.registry import builtin_reports
+from patron.analytics.render import MEDIA_TYPES, ReportFormat, render_report
+from patron.analytics.request import (
+    SALES_CHANNELS,
+    NamedPeriod,
+    ReportRequestError,
+    local_today,
+    parse_request,
+)
 from patron.analytics.store import AnalyticsStore, AnalyticsStoreError, open_store
 
-__all__ = ["AnalyticsStore", "AnalyticsStoreError", "open_store"]
+__all__ = [
+    "MEDIA_TYPES",
+    "SALES_CHANNELS",
+    "AnalyticsStore",
+    "AnalyticsStoreError",
+    "Cell",
+    "Chart",
+    "ChartKind",
+    "Column",
+    "Comparison",
+    "Filters",
+    "NamedPeriod",
+    "Period",
+    "Report",
+    "ReportDefinition",
+    "ReportFormat",
+    "ReportFunction",
+    "ReportRegistry",
+    "ReportRequest",
+    "ReportRequestError",
+    "Series",
+    "Table",
+    "Unit",
+    "UnknownReportError",
+    "builtin_reports",
+    "local_today",
+    "open_store",
+    "parse_request",
+    "render_report",
+]

@@ -153,6 +153,7 @@ class AnalyticsStore:
 
     def __init__(self, database_url: str, *, threads: int | None = None) -> None:
         scanner, target = _attach_target(database_url)
+        self.database_url = database_url
         extension = _extension_path(scanner)
         self.connection = duckdb.connect(
             config={

@@ -1,0 +1,1 @@
+"""The built-in reports, one module each."""

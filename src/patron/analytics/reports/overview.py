@@ -1,0 +1,295 @@
+"""Overview: customers, orders, revenue and their ratios, by channel and store, over time."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from patron.analytics.contract import Chart, ChartKind, Column, Series, Table, Unit
+from patron.analytics.scope import (
+    ANONYMOUS_NOTE,
+    assemble_report,
+    bucket_sql,
+    change,
+    main_currency,
+    ratio,
+    scoped_orders,
+    sql_literal,
+    window,
+)
+
+if TYPE_CHECKING:
+    from patron.analytics.contract import Cell, Period, Report, ReportRequest
+    from patron.analytics.store import AnalyticsStore
+
+NAME = "overview"
+TITLE = "Overview"
+
+
+@dataclass(frozen=True)
+class _Totals:
+    customers: int
+    new_customers: int
+    active_customers: int
+    orders: int
+    identified_orders: int
+    revenue: int
+    money_orders: int
+
+    @property
+    def average_order_value(self) -> float | None:
+        return ratio(self.revenue, self.money_orders)
+
+    @property
+    def frequency(self) -> float | None:
+        return ratio(self.identified_orders, self.active_customers)
+
+
+def _totals(
+    store: AnalyticsStore, request: ReportRequest, period: Period | None, currency: str | None
+) -> _Totals:
+    money = f"o.currency = {sql_literal(currency or '')}"
+    orders = scoped_orders(request, None, period=period)
+    row = store.connection.execute(
+        f"""
+        SELECT count(*), count(o.customer_id), count(DISTINCT o.customer_id),
+               coalesce(sum(o.total_minor) FILTER (WHERE {money}), 0),
+               count(*) FILTER (WHERE {money})
+        FROM ({orders}) AS o
+        """  # noqa: S608 - values quoted by sql_literal
+    ).fetchone()
+    assert row is not None  # noqa: S101 - an aggregate always answers one row
+    start = window(period, request.timezone).start if period else None
+    new = f"first_at >= {sql_literal(start)}" if start else "true"
+    history = scoped_orders(request, None, until=period)
+    base = store.connection.execute(
+        f"""
+        SELECT count(*), count(*) FILTER (WHERE {new})
+        FROM (SELECT customer_id, min(ordered_at) AS first_at FROM ({history})
+              WHERE customer_id IS NOT NULL GROUP BY 1)
+        """  # noqa: S608 - values quoted by sql_literal
+    ).fetchone()
+    assert base is not None  # noqa: S101
+    return _Totals(
+        customers=int(base[0]),
+        new_customers=int(base[1]),
+        active_customers=int(row[2]),
+        orders=int(row[0]),
+        identified_orders=int(row[1]),
+        revenue=int(row[3]),
+        money_orders=int(row[4]),
+    )
+
+
+_METRICS: tuple[tuple[str, str, Unit], ...] = (
+    ("customers", "Customers", Unit.COUNT),
+    ("new_customers", "New customers", Unit.COUNT),
+    ("active_customers", "Active customers", Unit.COUNT),
+    ("orders", "Orders", Unit.COUNT),
+    ("identified_orders", "Identified orders", Unit.COUNT),
+    ("revenue", "Revenue", Unit.MONEY),
+    ("average_order_value", "AOV", Unit.MONEY),
+    ("frequency", "Frequency", Unit.NUMBER),
+)
+
+
+def _summary(
+    request: ReportRequest, current: _Totals, previous: _Totals | None, currency: str | None
+) -> list[Table]:
+    columns = (
+        Column("period", "Period"),
+        *(
+            Column(key, label, unit, currency if unit is Unit.MONEY else None)
+            for key, label, unit in _METRICS
+        ),
+    )
+    rows: list[tuple[Cell, ...]] = [
+        (str(request.period or "all data"), *(getattr(current, key) for key, _, _ in _METRICS))
+    ]
+    if previous is None:
+        return [Table("summary", "Summary", columns, tuple(rows))]
+    rows.append(
+        (str(request.comparison_period), *(getattr(previous, key) for key, _, _ in _METRICS))
+    )
+    changes = (
+        Column("period", "Period"),
+        *(Column(key, label, Unit.SHARE) for key, label, _ in _METRICS),
+    )
+    change_row = (
+        "change",
+        *(change(getattr(current, key), getattr(previous, key)) for key, _, _ in _METRICS),
+    )
+    return [
+        Table("summary", "Summary", columns, tuple(rows)),
+        Table("summary_change", "Change against the comparison period", changes, (change_row,)),
+    ]
+
+
+def _breakdown(
+    store: AnalyticsStore,
+    request: ReportRequest,
+    column: str,
+    currency: str | None,
+) -> dict[str, tuple[int, int, int, int, int]]:
+    money = f"o.currency = {sql_literal(currency or '')}"
+
+    def grouped(period: Period | None) -> dict[str, tuple[int, int, int]]:
+        orders = scoped_orders(request, None, period=period)
+        rows = store.connection.execute(
+            f"""
+            SELECT o.{column}, count(DISTINCT o.customer_id), count(*),
+                   coalesce(sum(o.total_minor) FILTER (WHERE {money}), 0)
+            FROM ({orders}) AS o WHERE o.{column} IS NOT NULL GROUP BY 1
+            """  # noqa: S608 - values quoted by sql_literal
+        ).fetchall()
+        return {str(r[0]): (int(r[1]), int(r[2]), int(r[3])) for r in rows}
+
+    current = grouped(request.period)
+    previous = grouped(request.comparison_period) if request.comparison_period else {}
+    return {
+        key: (*current.get(key, (0, 0, 0)), *previous.get(key, (0, 0, 0))[1:])
+        for key in sorted(set(current) | set(previous))
+    }
+
+
+def _breakdown_table(
+    name: str,
+    title: str,
+    key_label: str,
+    found: dict[str, tuple[int, int, int, int, int]],
+    currency: str | None,
+    *,
+    compared: bool,
+) -> Table:
+    total = sum(values[2] for values in found.values())
+    columns = [
+        Column(name, key_label),
+        Column("active_customers", "Active customers", Unit.COUNT),
+        Column("orders", "Orders", Unit.COUNT),
+        Column("revenue", "Revenue", Unit.MONEY, currency),
+        Column("revenue_share", "Share of revenue", Unit.SHARE),
+        Column("average_order_value", "AOV", Unit.MONEY, currency),
+    ]
+    if compared:
+        columns += [
+            Column("comparison_revenue", "Comparison revenue", Unit.MONEY, currency),
+            Column("revenue_change", "Revenue change", Unit.SHARE),
+        ]
+    rows: list[tuple[Cell, ...]] = []
+    for key, (customers, orders, revenue, _before_orders, before_revenue) in sorted(
+        found.items(), key=lambda item: -item[1][2]
+    ):
+        row: list[Cell] = [
+            key,
+            customers,
+            orders,
+            revenue,
+            ratio(revenue, total),
+            ratio(revenue, orders),
+        ]
+        if compared:
+            row += [before_revenue, change(revenue, before_revenue)]
+        rows.append(tuple(row))
+    return Table(name, title, tuple(columns), tuple(rows))
+
+
+def _trend(
+    store: AnalyticsStore, request: ReportRequest, currency: str | None
+) -> tuple[Table, Chart]:
+    bucket, unit_name = bucket_sql("o.local_at", request.period.days if request.period else None)
+    money = f"o.currency = {sql_literal(currency or '')}"
+
+    def series(period: Period | None) -> list[tuple[str, int, int, int]]:
+        orders = scoped_orders(request, None, period=period)
+        rows = store.connection.execute(
+            f"""
+            SELECT {bucket} AS bucket, count(*), count(DISTINCT o.customer_id),
+                   coalesce(sum(o.total_minor) FILTER (WHERE {money}), 0)
+            FROM ({orders}) AS o GROUP BY 1 ORDER BY 1
+            """  # noqa: S608 - values quoted by sql_literal
+        ).fetchall()
+        return [(r[0].isoformat(), int(r[1]), int(r[2]), int(r[3])) for r in rows]
+
+    current = series(request.period)
+    previous = series(request.comparison_period) if request.comparison_period else []
+    columns = (
+        Column(unit_name, f"{unit_name.capitalize()} starting", Unit.TEXT),
+        Column("orders", "Orders", Unit.COUNT),
+        Column("active_customers", "Active customers", Unit.COUNT),
+        Column("revenue", "Revenue", Unit.MONEY, currency),
+    )
+    table = Table(
+        "trend", f"Trend by {unit_name}", columns, tuple((b, o, c, r) for b, o, c, r in current)
+    )
+    chart_series = [Series("revenue", tuple(float(r[3]) for r in current))]
+    if previous:
+        # The comparison period's buckets in order beside the current ones.
+        aligned = [float(r[3]) for r in previous][: len(current)]
+        aligned += [None] * (len(current) - len(aligned))  # type: ignore[list-item]
+        chart_series.append(Series("comparison revenue", tuple(aligned)))
+    chart = Chart(
+        "revenue_trend",
+        ChartKind.LINE,
+        f"Revenue by {unit_name}",
+        tuple(r[0] for r in current),
+        tuple(chart_series),
+        unit=Unit.MONEY,
+        currency=currency,
+        x_label=unit_name,
+    )
+    return table, chart
+
+
+def overview(store: AnalyticsStore, request: ReportRequest) -> Report:
+    """Customers, active customers, orders, revenue, AOV and frequency; by channel, by store
+    and over time; beside the comparison period when there is one."""
+    currency = main_currency(store, request)
+    current = _totals(store, request, request.period, currency.code)
+    previous = (
+        _totals(store, request, request.comparison_period, currency.code)
+        if request.comparison_period
+        else None
+    )
+    compared = request.comparison_period is not None
+    channels = _breakdown(store, request, "channel", currency.code)
+    stores = _breakdown(store, request, "store_id", currency.code)
+    trend, chart = _trend(store, request, currency.code)
+    channel_chart = Chart(
+        "revenue_by_channel",
+        ChartKind.BAR,
+        "Revenue by channel",
+        tuple(channels),
+        (Series("revenue", tuple(float(v[2]) for v in channels.values())),),
+        unit=Unit.MONEY,
+        currency=currency.code,
+    )
+    headline = (
+        f"{current.active_customers:,} customers placed {current.identified_orders:,} of "
+        f"{current.orders:,} orders ({ratio(current.identified_orders, current.orders) or 0:.0%} "
+        "identified)."
+    )
+    return assemble_report(
+        NAME,
+        TITLE,
+        request,
+        tables=[
+            *_summary(request, current, previous, currency.code),
+            _breakdown_table(
+                "channel", "By channel", "Channel", channels, currency.code, compared=compared
+            ),
+            _breakdown_table(
+                "store", "By store", "Store", stores, currency.code, compared=compared
+            ),
+            trend,
+        ],
+        charts=[chart, channel_chart],
+        notes=[
+            headline,
+            ANONYMOUS_NOTE,
+            (
+                "Active customers bought in the period; purchase frequency is the identified "
+                "customers' orders per active customer; AOV is revenue per order."
+            ),
+            currency.note(),
+        ],
+    )
