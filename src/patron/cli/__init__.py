@@ -11,6 +11,7 @@ from patron.cli import (
     identity,
     imports,
     profiles,
+    report,
     resolve,
     review,
     serve,
@@ -37,6 +38,7 @@ app.command()(serve.worker)
 app.command()(stats.stats)
 app.command()(demo.demo)
 app.command()(resolve.resolve)
+app.command()(report.report)
 
 
 def main() -> None:

@@ -14,7 +14,7 @@ from fastapi_offline import FastAPIOffline
 import patron
 from patron import ingest
 from patron.storage import make_engine, make_session_factory
-from patron.web import pages, profiles, review, tracking
+from patron.web import pages, profiles, reports, review, tracking
 from patron.web.auth import require_admin
 
 if TYPE_CHECKING:
@@ -86,6 +86,7 @@ def create_app(settings: Settings) -> FastAPI:
         tracking.failed_events_router,
         profiles.router,
         review.router,
+        reports.router,
     ):
         app.include_router(admin_router, dependencies=admin)
     app.add_middleware(tracking.TrackingCORSMiddleware)
