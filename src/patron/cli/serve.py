@@ -10,7 +10,7 @@ import typer
 import uvicorn
 
 from patron.cli.context import load_settings
-from patron.worker import run_worker
+from patron.worker import drain, run_worker
 
 if TYPE_CHECKING:
     from patron.settings import Settings
@@ -63,10 +63,26 @@ def serve(
     serve_forever(settings, workers=workers, embedded_worker=embedded_worker, access_log=access_log)
 
 
-def worker() -> None:
+def worker(
+    drain_and_exit: bool = typer.Option(
+        False,
+        "--drain",
+        help="Process everything received so far, print what was done, and exit "
+        "(for scripts: import, drain, then read a resolved store).",
+    ),
+) -> None:
     """Run the event-log worker alone (any number of them against one PostgreSQL)."""
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     settings = load_settings()
+    if drain_and_exit:
+        done = drain(settings)
+        typer.echo(
+            f"drained: {done.identity.records:,} records, {done.identity.orders:,} orders and "
+            f"{done.identity.events:,} events resolved ({done.identity.profiles_created:,} "
+            f"customers new, {done.identity.merges:,} merges); {done.events_read:,} events "
+            f"projected, {done.carts_changed:,} carts changed, {done.carts_abandoned:,} abandoned"
+        )
+        return
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     stop = threading.Event()
     try:
         run_worker(settings, stop)

@@ -1,5 +1,5 @@
 """The worker: reads the event log in order and keeps the projections built from it."""
 
-from patron.worker.loop import WorkerPass, run_once, run_worker
+from patron.worker.loop import WorkerPass, drain, run_once, run_worker
 
-__all__ = ["WorkerPass", "run_once", "run_worker"]
+__all__ = ["WorkerPass", "drain", "run_once", "run_worker"]

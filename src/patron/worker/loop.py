@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import TYPE_CHECKING
@@ -70,6 +71,31 @@ def run_once(
             now=utcnow(),
         )
     return WorkerPass(events_read, carts_changed, abandoned, resolved)
+
+
+def drain(settings: Settings, *, settle: timedelta = ingest.CART_SETTLE_TIME) -> WorkerPass:
+    """Process everything received before the call, then return what was done.
+
+    Readers of the event log hold back what arrived in the last ``settle`` (a writer may
+    still commit a lower id there), so the drain first waits that long, then runs passes
+    until one finds nothing: a script can import, drain, and read a resolved store.
+    """
+    time.sleep(settle.total_seconds())
+    engine = make_engine(settings.database_url, pool_size=2)
+    sessions = make_session_factory(engine)
+    events_read = carts_changed = carts_abandoned = 0
+    resolved = identity.ResolutionStep()
+    try:
+        while True:
+            done = run_once(sessions, settings, settle=settle)
+            events_read += done.events_read
+            carts_changed += done.carts_changed
+            carts_abandoned += done.carts_abandoned
+            resolved += done.identity
+            if not (done.events_read or done.identity.items_read):
+                return WorkerPass(events_read, carts_changed, carts_abandoned, resolved)
+    finally:
+        engine.dispose()
 
 
 def run_worker(settings: Settings, stop: threading.Event) -> None:
