@@ -56,7 +56,7 @@ def display_value(column: Column, cell: Cell) -> str:
         amount = Decimal(round(cell)).scaleb(-exponent)
         return f"{amount:,.{exponent}f}"
     if column.unit is Unit.SHARE:
-        return f"{cell * 100:.1f} %"
+        return f"{cell * 100:.1f}%"
     if column.unit is Unit.NUMBER:
         return f"{cell:,.2f}"
     if isinstance(cell, float):

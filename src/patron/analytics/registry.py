@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from patron.analytics.contract import ReportDefinition, ReportRegistry
-from patron.analytics.reports import overview
+from patron.analytics.reports import affinity, carts, cohorts, omnichannel, overview, rfm
 
 
 def builtin_reports() -> ReportRegistry:
@@ -20,6 +20,39 @@ def builtin_reports() -> ReportRegistry:
                 "Customers, active customers, orders, revenue, AOV and purchase frequency, "
                 "by channel and store, with the trend and the comparison period.",
                 overview.overview,
+            ),
+            ReportDefinition(
+                omnichannel.NAME,
+                omnichannel.TITLE,
+                "Customers of one, two or all three channels side by side: value, frequency, "
+                "order size, retention; channel combinations and migration.",
+                omnichannel.omnichannel,
+            ),
+            ReportDefinition(
+                cohorts.NAME,
+                cohorts.TITLE,
+                "Retention triangle by first-purchase month, and retention by first channel.",
+                cohorts.cohorts,
+            ),
+            ReportDefinition(
+                rfm.NAME,
+                rfm.TITLE,
+                "Recency, frequency and monetary scores in quintiles and the classic named "
+                "segments (champions ... lost), with their sizes and value.",
+                rfm.rfm,
+            ),
+            ReportDefinition(
+                affinity.NAME,
+                affinity.TITLE,
+                "Departments bought by the same customers, categories and products bought in "
+                "the same order: support, confidence and lift of the top pairs.",
+                affinity.affinity,
+            ),
+            ReportDefinition(
+                carts.NAME,
+                carts.TITLE,
+                "Abandonment rate and value left in carts by channel, with the trend.",
+                carts.abandoned_carts,
             ),
         )
     )

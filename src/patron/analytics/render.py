@@ -54,7 +54,7 @@ def _period_line(report: Report) -> str:
     return line
 
 
-def render_table(report: Report, width: int = 120) -> bytes:
+def render_table(report: Report, width: int = 160) -> bytes:
     """The report as text tables for a terminal (rich), with its notes."""
     console = Console(record=True, width=width, file=io.StringIO(), force_terminal=False)
     console.print(f"[bold]{report.title}[/bold]")
@@ -176,7 +176,7 @@ def render_png(report: Report) -> bytes:
     return draw_report(report, first)
 
 
-def render_report(report: Report, report_format: ReportFormat, *, width: int = 120) -> bytes:
+def render_report(report: Report, report_format: ReportFormat, *, width: int = 160) -> bytes:
     """The report in ``report_format``, as bytes ready to write or send."""
     if report_format is ReportFormat.TABLE:
         return render_table(report, width=width)

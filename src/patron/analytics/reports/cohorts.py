@@ -1,0 +1,166 @@
+"""Cohorts: how many customers come back, by month of first purchase and first channel."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from patron.analytics.contract import Chart, ChartKind, Column, Series, Table, Unit
+from patron.analytics.scope import (
+    ANONYMOUS_NOTE,
+    assemble_report,
+    local_time,
+    ratio,
+    scoped_orders,
+    sql_literal,
+    window,
+)
+
+if TYPE_CHECKING:
+    from patron.analytics.contract import Cell, Report, ReportRequest
+    from patron.analytics.store import AnalyticsStore
+
+NAME = "cohorts"
+TITLE = "Cohort retention"
+# Months after the first purchase shown in the triangle.
+MONTHS = 12
+# The months after the first at which first channels are compared.
+CHANNEL_MILESTONES = (1, 3, 6, 12)
+
+
+def _customer_months(request: ReportRequest) -> str:
+    # Every identified customer's first purchase (month and channel, in scope) and each month
+    # they bought in, up to the period's end.
+    history = scoped_orders(request, None, until=request.period)
+    return f"""
+        WITH o AS (
+            SELECT customer_id, channel, order_pk, ordered_at,
+                   CAST(date_trunc('month', local_at) AS DATE) AS month
+            FROM ({history}) WHERE customer_id IS NOT NULL
+        ), firsts AS (
+            SELECT customer_id, min(month) AS cohort, min(ordered_at) AS first_at,
+                   arg_min(channel, (ordered_at, order_pk)) AS first_channel
+            FROM o GROUP BY 1
+        )
+        SELECT DISTINCT f.customer_id, f.cohort, f.first_at, f.first_channel,
+               datediff('month', f.cohort, o.month) AS age
+        FROM firsts AS f JOIN o USING (customer_id)
+    """  # noqa: S608 - values quoted by sql_literal
+
+
+def cohorts(store: AnalyticsStore, request: ReportRequest) -> Report:
+    """Retention triangle by first-purchase month, and retention by first channel."""
+    months = _customer_months(request)
+    start = (
+        f"first_at >= {sql_literal(window(request.period, request.timezone).start)}"
+        if request.period
+        else "true"
+    )
+    # The last month any order is seen: later ages are not yet observable.
+    history = scoped_orders(request, None, until=request.period)
+    local = local_time("o.ordered_at", request.timezone)
+    last = store.connection.execute(
+        f"SELECT max(CAST(date_trunc('month', {local}) AS DATE)) FROM ({history}) AS o"  # noqa: S608 - values quoted by sql_literal
+    ).fetchone()
+    last_month = last[0] if last else None
+    ages = ", ".join(
+        f"count(DISTINCT customer_id) FILTER (WHERE age = {k}) AS m{k}" for k in range(MONTHS + 1)
+    )
+    rows = store.connection.execute(
+        f"SELECT cohort, {ages} FROM ({months}) WHERE {start} GROUP BY 1 ORDER BY 1"  # noqa: S608 - values quoted by sql_literal
+    ).fetchall()
+    columns = (
+        Column("cohort", "First purchase month"),
+        Column("customers", "Customers", Unit.COUNT),
+        *(Column(f"month_{k}", f"M{k}", Unit.SHARE) for k in range(1, MONTHS + 1)),
+    )
+    triangle: list[tuple[Cell, ...]] = []
+    for row in rows:
+        cohort, size = row[0], int(row[1])
+        observable = (
+            (last_month.year - cohort.year) * 12 + last_month.month - cohort.month
+            if last_month
+            else 0
+        )
+        triangle.append(
+            (
+                cohort.strftime("%Y-%m"),
+                size,
+                *(
+                    ratio(int(row[1 + k]), size) if k <= observable else None
+                    for k in range(1, MONTHS + 1)
+                ),
+            )
+        )
+    milestones = ", ".join(
+        f"count(DISTINCT customer_id) FILTER (WHERE age = {k}) AS m{k}" for k in CHANNEL_MILESTONES
+    )
+    eligible = ", ".join(
+        f"count(DISTINCT customer_id) FILTER (WHERE datediff('month', cohort, "
+        f"{sql_literal(last_month) if last_month else 'cohort'}) >= {k}) AS e{k}"
+        for k in CHANNEL_MILESTONES
+    )
+    by_channel = store.connection.execute(
+        f"""
+        SELECT first_channel, count(DISTINCT customer_id), {milestones}, {eligible}
+        FROM ({months}) WHERE {start} GROUP BY 1 ORDER BY 2 DESC
+        """  # noqa: S608 - values quoted by sql_literal
+    ).fetchall()
+    count = len(CHANNEL_MILESTONES)
+    channel_rows = tuple(
+        (
+            str(row[0]),
+            int(row[1]),
+            *(ratio(int(row[2 + i]), int(row[2 + count + i])) for i in range(count)),
+        )
+        for row in by_channel
+    )
+    channel_table = Table(
+        "first_channel",
+        "Retention by first channel",
+        (
+            Column("first_channel", "First channel"),
+            Column("customers", "Customers", Unit.COUNT),
+            *(Column(f"month_{k}", f"Bought in month {k}", Unit.SHARE) for k in CHANNEL_MILESTONES),
+        ),
+        channel_rows,
+    )
+    heatmap = Chart(
+        "retention_triangle",
+        ChartKind.HEATMAP,
+        "Share of each cohort buying N months after its first purchase",
+        tuple(f"M{k}" for k in range(1, MONTHS + 1)),
+        tuple(Series(str(row[0]), tuple(row[2:])) for row in triangle),  # type: ignore[arg-type]
+        unit=Unit.SHARE,
+        x_label="months after the first purchase",
+    )
+    curves = Chart(
+        "retention_by_first_channel",
+        ChartKind.BAR,
+        "Retention by first channel",
+        tuple(f"month {k}" for k in CHANNEL_MILESTONES),
+        tuple(Series(str(row[0]), tuple(row[2:])) for row in channel_rows),  # type: ignore[arg-type]
+        unit=Unit.SHARE,
+    )
+    return assemble_report(
+        NAME,
+        TITLE,
+        request,
+        tables=[
+            Table("triangle", "Retention by first-purchase month", columns, tuple(triangle)),
+            channel_table,
+        ],
+        charts=[heatmap, curves],
+        notes=[
+            (
+                "A cohort is the customers whose first purchase (in the channels and stores "
+                "chosen) fell in that month, in the retailer's time zone; Mk is the share of "
+                "them who bought in the k-th calendar month after it. Months after the month "
+                "of the latest order are left blank."
+            ),
+            (
+                "Retention by first channel: the share of customers who bought in month k "
+                "after their first, among the customers whose month k is observable."
+            ),
+            ANONYMOUS_NOTE,
+        ],
+    )

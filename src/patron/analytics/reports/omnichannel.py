@@ -1,0 +1,273 @@
+"""Omnichannel: customers of one, two or every channel side by side, and how they move."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from patron.analytics.contract import Chart, ChartKind, Column, Series, Table, Unit
+from patron.analytics.request import SALES_CHANNELS
+from patron.analytics.scope import (
+    ANONYMOUS_NOTE,
+    assemble_report,
+    main_currency,
+    ratio,
+    scoped_orders,
+    sql_literal,
+    window,
+)
+
+if TYPE_CHECKING:
+    from patron.analytics.contract import Cell, Period, Report, ReportRequest
+    from patron.analytics.store import AnalyticsStore
+
+NAME = "omnichannel"
+TITLE = "Omnichannel vs single-channel customers"
+# A customer is retained when they order again within this many days of their first order
+# in the period; only customers whose first order leaves that much time before the data's
+# end are counted (so that recent customers do not look lost).
+RETENTION_DAYS = 90
+
+
+def _per_customer(request: ReportRequest, period: Period | None, currency: str | None) -> str:
+    orders = scoped_orders(request, None, period=period)
+    money = f"currency = {sql_literal(currency or '')}"
+    return f"""
+        SELECT customer_id, count(DISTINCT channel) AS channels,
+               string_agg(DISTINCT channel, ' + ' ORDER BY channel) AS mix,
+               count(*) AS orders,
+               coalesce(sum(total_minor) FILTER (WHERE {money}), 0) AS revenue,
+               count(*) FILTER (WHERE {money}) AS money_orders,
+               min(ordered_at) AS first_at,
+               (SELECT max(ordered_at) FROM orders_v) AS data_end,
+               count(*) FILTER (WHERE ordered_at > min_at
+                                AND ordered_at <= min_at + INTERVAL {RETENTION_DAYS} DAY) > 0
+                   AS returned
+        FROM (SELECT *, min(ordered_at) OVER (PARTITION BY customer_id) AS min_at
+              FROM ({orders}) WHERE customer_id IS NOT NULL)
+        GROUP BY customer_id
+    """  # noqa: S608 - values quoted by sql_literal
+
+
+def _groups(
+    store: AnalyticsStore, request: ReportRequest, period: Period | None, currency: str | None
+) -> list[tuple[int, int, int, int, int, int, int]]:
+    per_customer = _per_customer(request, period, currency)
+    rows = store.connection.execute(
+        f"""
+        SELECT channels, count(*), sum(orders), sum(revenue), sum(money_orders),
+               count(*) FILTER (WHERE first_at + INTERVAL {RETENTION_DAYS} DAY <= data_end),
+               count(*) FILTER (WHERE returned
+                                AND first_at + INTERVAL {RETENTION_DAYS} DAY <= data_end)
+        FROM ({per_customer}) GROUP BY 1 ORDER BY 1
+        """  # noqa: S608 - values quoted by sql_literal
+    ).fetchall()
+    return [tuple(int(v) for v in row) for row in rows]  # type: ignore[misc]
+
+
+def _group_label(channels: int) -> str:
+    if channels == len(SALES_CHANNELS):
+        return f"all {channels} channels"
+    return "1 channel" if channels == 1 else f"{channels} channels"
+
+
+def _side_by_side(
+    groups: list[tuple[int, int, int, int, int, int, int]],
+    previous: dict[int, float | None],
+    currency: str | None,
+) -> Table:
+    customers_total = sum(g[1] for g in groups)
+    revenue_total = sum(g[3] for g in groups)
+    columns = [
+        Column("group", "Customers shopping in"),
+        Column("customers", "Customers", Unit.COUNT),
+        Column("customer_share", "Share of customers", Unit.SHARE),
+        Column("revenue", "Revenue", Unit.MONEY, currency),
+        Column("revenue_share", "Share of revenue", Unit.SHARE),
+        Column("value_per_customer", "Value per customer", Unit.MONEY, currency),
+        Column("frequency", "Orders per customer", Unit.NUMBER),
+        Column("average_order_value", "AOV", Unit.MONEY, currency),
+        Column("retention", f"Retention ({RETENTION_DAYS} d)", Unit.SHARE),
+    ]
+    if previous:
+        columns.append(
+            Column(
+                "comparison_value_per_customer",
+                "Comparison value per customer",
+                Unit.MONEY,
+                currency,
+            )
+        )
+    rows: list[tuple[Cell, ...]] = []
+    for channels, customers, orders, revenue, money_orders, eligible, returned in groups:
+        row: list[Cell] = [
+            _group_label(channels),
+            customers,
+            ratio(customers, customers_total),
+            revenue,
+            ratio(revenue, revenue_total),
+            ratio(revenue, customers),
+            ratio(orders, customers),
+            ratio(revenue, money_orders),
+            ratio(returned, eligible),
+        ]
+        if previous:
+            row.append(previous.get(channels))
+        rows.append(tuple(row))
+    return Table("groups", "Customers by number of channels", tuple(columns), tuple(rows))
+
+
+def _mixes(store: AnalyticsStore, request: ReportRequest, currency: str | None) -> Table:
+    per_customer = _per_customer(request, request.period, currency)
+    rows = store.connection.execute(
+        f"""
+        SELECT mix, count(*), sum(revenue), sum(orders)
+        FROM ({per_customer}) GROUP BY 1 ORDER BY 2 DESC, 1
+        """  # noqa: S608 - values quoted by sql_literal
+    ).fetchall()
+    columns = (
+        Column("channels", "Channels used"),
+        Column("customers", "Customers", Unit.COUNT),
+        Column("value_per_customer", "Value per customer", Unit.MONEY, currency),
+        Column("frequency", "Orders per customer", Unit.NUMBER),
+    )
+    return Table(
+        "combinations",
+        "Channel combinations",
+        columns,
+        tuple(
+            (str(mix), int(n), ratio(int(revenue), int(n)), ratio(int(orders), int(n)))
+            for mix, n, revenue, orders in rows
+        ),
+    )
+
+
+def _migration(store: AnalyticsStore, request: ReportRequest) -> tuple[Table, Chart]:
+    # Customers whose first order (in scope) falls in the period; later orders up to the
+    # period's end.
+    history = scoped_orders(request, None, until=request.period)
+    start = (
+        sql_literal(window(request.period, request.timezone).start)
+        if request.period is not None
+        else "TIMESTAMP '1970-01-01 00:00:00'"
+    )
+    later = ", ".join(f"count(*) FILTER (WHERE used_{c}) AS later_{c}" for c in SALES_CHANNELS)
+    used = ", ".join(
+        f"bool_or(channel = {sql_literal(c)} AND ordered_at > first_at) AS used_{c}"
+        for c in SALES_CHANNELS
+    )
+    rows = store.connection.execute(
+        f"""
+        WITH ranked AS (
+            SELECT customer_id, channel, ordered_at,
+                   min(ordered_at) OVER (PARTITION BY customer_id) AS first_at,
+                   arg_min(channel, (ordered_at, order_pk))
+                       OVER (PARTITION BY customer_id) AS first_channel
+            FROM ({history}) WHERE customer_id IS NOT NULL
+        ), customers AS (
+            SELECT customer_id, any_value(first_channel) AS first_channel,
+                   min(first_at) AS first_at, count(*) > 1 AS again, {used}
+            FROM ranked GROUP BY customer_id
+        )
+        SELECT first_channel, count(*), count(*) FILTER (WHERE again), {later}
+        FROM customers WHERE first_at >= {start} GROUP BY 1 ORDER BY 2 DESC
+        """  # noqa: S608 - values quoted by sql_literal
+    ).fetchall()
+    columns = (
+        Column("first_channel", "First channel"),
+        Column("customers", "New customers", Unit.COUNT),
+        Column("bought_again", "Bought again", Unit.SHARE),
+        *(Column(f"later_{c}", f"Later in {c}", Unit.SHARE) for c in SALES_CHANNELS),
+    )
+    table_rows = tuple(
+        (
+            str(row[0]),
+            int(row[1]),
+            ratio(int(row[2]), int(row[1])),
+            *(ratio(int(v), int(row[1])) for v in row[3:]),
+        )
+        for row in rows
+    )
+    chart = Chart(
+        "migration",
+        ChartKind.BAR,
+        "Channels used after the first order, by first channel",
+        tuple(str(row[0]) for row in rows),
+        tuple(
+            Series(f"later in {c}", tuple((r[3 + i] or 0.0) for r in table_rows))  # type: ignore[misc]
+            for i, c in enumerate(SALES_CHANNELS)
+        ),
+        unit=Unit.SHARE,
+        x_label="first channel",
+    )
+    table = Table(
+        "migration", "Channel migration: first channel → channels used later", columns, table_rows
+    )
+    return table, chart
+
+
+def _headline(groups: list[tuple[int, int, int, int, int, int, int]]) -> str | None:
+    single = next((g for g in groups if g[0] == 1), None)
+    multi = [g for g in groups if g[0] > 1]
+    if single is None or not multi or not single[1]:
+        return None
+    multi_customers = sum(g[1] for g in multi)
+    multi_revenue = sum(g[3] for g in multi)
+    multi_orders = sum(g[2] for g in multi)
+    value_ratio = ratio(ratio(multi_revenue, multi_customers), ratio(single[3], single[1]))
+    orders_ratio = ratio(ratio(multi_orders, multi_customers), ratio(single[2], single[1]))
+    if value_ratio is None or orders_ratio is None:
+        return None
+    share = multi_customers / (multi_customers + single[1])
+    return (
+        f"Omnichannel customers (2 or more channels, {share:.0%} of customers) spend "
+        f"{value_ratio:.1f} times as much per customer as single-channel customers and order "
+        f"{orders_ratio:.1f} times as often."
+    )
+
+
+def omnichannel(store: AnalyticsStore, request: ReportRequest) -> Report:
+    """Customers of one, two or all channels side by side (value, frequency, order size,
+    retention), the channel combinations, and the channels new customers move on to."""
+    currency = main_currency(store, request)
+    groups = _groups(store, request, request.period, currency.code)
+    previous: dict[int, float | None] = {}
+    if request.comparison_period is not None:
+        for g in _groups(store, request, request.comparison_period, currency.code):
+            previous[g[0]] = ratio(g[3], g[1])
+    side_by_side = _side_by_side(groups, previous, currency.code)
+    migration, migration_chart = _migration(store, request)
+    value_chart = Chart(
+        "value_per_customer",
+        ChartKind.BAR,
+        "Value per customer by number of channels",
+        tuple(_group_label(g[0]) for g in groups),
+        (Series("value per customer", tuple(ratio(g[3], g[1]) for g in groups)),),
+        unit=Unit.MONEY,
+        currency=currency.code,
+    )
+    return assemble_report(
+        NAME,
+        TITLE,
+        request,
+        tables=[side_by_side, _mixes(store, request, currency.code), migration],
+        charts=[value_chart, migration_chart],
+        notes=[
+            _headline(groups),
+            ANONYMOUS_NOTE,
+            (
+                "A customer's channels are those of their orders in the period (pos, eshop, "
+                "app). Value per customer is revenue divided by customers; retention is the "
+                f"share who ordered again within {RETENTION_DAYS} days of their first order "
+                f"in the period, among those whose first order is at least {RETENTION_DAYS} "
+                "days before the latest order in the store."
+            ),
+            (
+                "Migration follows customers whose first order ever falls in the period: the "
+                "channels of their later orders up to the period's end."
+            ),
+            "With a channel filter, only the chosen channels count."
+            if request.filters.channels
+            else None,
+            currency.note(),
+        ],
+    )
