@@ -11,6 +11,7 @@ from alembic.migration import MigrationContext
 
 import patron.identity
 import patron.ingest
+import patron.predict
 import patron.profiles  # noqa: F401
 from patron.storage import Base, normalise_url
 
