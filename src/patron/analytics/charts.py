@@ -40,6 +40,11 @@ def _y_label(chart: Chart) -> str:
 
 def _draw(ax: Axes, chart: Chart) -> None:
     positions = list(range(len(chart.categories)))
+    if not positions or not chart.series:
+        ax.set_title(chart.title)
+        ax.axis("off")
+        ax.text(0.5, 0.5, "no data in this period", ha="center", va="center")
+        return
     if chart.kind is ChartKind.HEATMAP:
         grid = [_values(chart, one.values) for one in chart.series]
         image = ax.imshow(grid or [[math.nan]], aspect="auto", cmap="viridis")
