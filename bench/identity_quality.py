@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import collections
+import contextlib
 import csv
 import itertools
 import json
@@ -233,10 +234,20 @@ def main() -> None:
     parser.add_argument("--customers", type=int, default=5000)
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--json", type=Path, help="Also write the results as JSON here.")
+    parser.add_argument(
+        "--keep",
+        type=Path,
+        help="Work in this directory and keep the world, the SQLite database and the exports "
+        "(to look into what was missed).",
+    )
     args = parser.parse_args()
 
-    with tempfile.TemporaryDirectory(prefix="patron-quality-") as tmp:
-        workdir = Path(tmp)
+    with contextlib.ExitStack() as stack:
+        if args.keep is not None:
+            workdir = args.keep
+            workdir.mkdir(parents=True, exist_ok=True)
+        else:
+            workdir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="patron-")))
         world = workdir / "world"
         started = time.perf_counter()
         generate_world(world, customers=args.customers, seed=args.seed)
@@ -268,7 +279,8 @@ def main() -> None:
             _patron(database_url, "profiles", "export", "--out", str(final_export))
             final = score(person, mess, _customers_of(database_url, final_export, set(person)))
         finally:
-            drop()
+            if args.keep is None:
+                drop()
 
     print(
         f"world: {args.customers:,} people, seed {args.seed}, {len(person):,} truth records; "

@@ -50,7 +50,11 @@ def resolve_all(sessions: Any, *, events_only: bool) -> tuple[identity.Resolutio
                     session, default_region="GB", limit=BATCH, settle=timedelta(0)
                 )
             else:
-                step = identity.resolve_customer_records(session, default_region="GB", limit=BATCH)
+                # The worker's order: identify traits into their records first.
+                step = identity.fill_records_from_identify_calls(
+                    session, default_region="GB", settle=timedelta(0)
+                )
+                step += identity.resolve_customer_records(session, default_region="GB", limit=BATCH)
                 step += identity.resolve_orders(
                     session, default_region="GB", limit=BATCH, settle=timedelta(0)
                 )

@@ -54,6 +54,7 @@ from patron.identity.matching import (
 )
 from patron.identity.resolve import (
     ResolutionStep,
+    fill_records_from_identify_calls,
     resolve_customer_records,
     resolve_events,
     resolve_identities,
@@ -109,6 +110,7 @@ __all__ = [
     "current_rules",
     "current_rules_version",
     "explain_profile",
+    "fill_records_from_identify_calls",
     "identity_stats",
     "latest_model",
     "list_match_pairs",

@@ -28,7 +28,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import delete, func, insert, inspect, or_, select, text, tuple_, update
+from sqlalchemy import case, delete, func, insert, inspect, or_, select, text, tuple_, update
 
 from patron import ingest
 from patron.identity.graph import MergeMethod, canonical_ids, merge_profiles, new_profiles
@@ -45,7 +45,9 @@ from patron.identity.models import (
     Profile,
     RecordProfile,
 )
+from patron.identity.names import clean_first_name, first_names_disagree
 from patron.identity.rules import IdentityRules, current_rules
+from patron.identity.traits import TraitUpdate, fill_records_from_traits, record_fields
 from patron.ingest.models import Event, Order, Source, SourceRecord
 from patron.storage import utcnow
 
@@ -57,10 +59,16 @@ if TYPE_CHECKING:
 
 EVENTS_CURSOR = "identity"
 ORDERS_CURSOR = "identity-orders"
+TRAITS_CURSOR = "identity-traits"
+# The traits pass reads this many batches of the log per call: it only decodes the traits of
+# identify calls, and orders and events wait until it has caught up.
+_TRAITS_BATCHES = 20
 # The same settle time as every reader of the log (see ``ingest.CART_SETTLE_TIME``).
 SETTLE_TIME = ingest.CART_SETTLE_TIME
 # Keys per look-up query: three bound parameters each, well under SQLite's limit.
 _LOOKUP_CHUNK = 3_000
+# The longest source record id (``source_records.record_id``).
+_RECORD_ID_LENGTH = 255
 _TRAIT_FIELDS = {
     IdentifierType.EMAIL: ("email",),
     IdentifierType.PHONE: ("phone",),
@@ -87,6 +95,13 @@ class ResolutionStep:
     identifiers_added: int = 0
     merges: int = 0
     merges_refused: int = 0
+    # Joins through a shareable identifier alone (a family email) between customers whose
+    # first names disagree: kept apart for a person to decide.
+    merges_held: int = 0
+    # Source customer records filled in (or created) from identify traits, and the events the
+    # traits pass read to find the identify calls.
+    records_filled: int = 0
+    traits_scanned: int = 0
 
     def __add__(self, other: ResolutionStep) -> ResolutionStep:
         return ResolutionStep(
@@ -102,11 +117,14 @@ class ResolutionStep:
             self.identifiers_added,
             self.merges,
             self.merges_refused,
+            self.merges_held,
+            self.records_filled,
+            self.traits_scanned,
         )
 
     @property
     def items_read(self) -> int:
-        return self.events + self.records + self.orders
+        return self.events + self.records + self.orders + self.traits_scanned
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,6 +139,8 @@ class _Counts:
     identifiers_added: int = 0
     merges: int = 0
     merges_refused: int = 0
+    merges_held: int = 0
+    records_filled: int = 0
 
     def step(self, *, events: int = 0, records: int = 0, orders: int = 0) -> ResolutionStep:
         """What a call read, with what this batch changed in the graph."""
@@ -132,6 +152,8 @@ class _Counts:
             identifiers_added=self.identifiers_added,
             merges=self.merges,
             merges_refused=self.merges_refused,
+            merges_held=self.merges_held,
+            records_filled=self.records_filled,
         )
 
 
@@ -144,6 +166,10 @@ class _Batch:
     node_of: dict[IdentifierKey, int] = field(default_factory=dict)
     root_of: dict[int, int] = field(default_factory=dict)
     slots: dict[int, Counter[_Slot]] = field(default_factory=dict)
+    # The cleaned first names of each customer's records, for the shared-identifier guard
+    # (read only for batches where a shareable identifier is known already).
+    names: dict[int, set[str]] = field(default_factory=dict)
+    names_read: set[int] = field(default_factory=set)
     new_identifiers: list[dict[str, Any]] = field(default_factory=list)
     spare_nodes: list[int] = field(default_factory=list)
     counts: _Counts = field(default_factory=_Counts)
@@ -181,6 +207,11 @@ class _Batch:
         nodes = set(self.node_of.values()) - self.root_of.keys()
         self.root_of.update(canonical_ids(self.session, nodes))
         self._load_slots(set(self.root_of.values()) - self.slots.keys())
+        if self.rules.shared_identifiers.enabled and any(
+            self.rules.is_shareable(key.type) for key in self.node_of
+        ):
+            # Names matter only where a shareable identifier is known already.
+            self._load_names(set(self.root_of.values()) - self.names_read)
         if expected_new > 0:
             # New customers are made in one statement; the ones not needed are removed at the
             # end of the batch, in the same transaction.
@@ -200,10 +231,30 @@ class _Batch:
             for root, kind, scope, count in rows:
                 self.slots[root][(kind, scope)] = count
 
+    def _load_names(self, roots: set[int]) -> None:
+        self.names_read |= roots
+        ordered = sorted(roots)
+        for start in range(0, len(ordered), _LOOKUP_CHUNK):
+            rows = self.session.execute(
+                select(Profile.canonical_id, SourceRecord.first_name)
+                .join(RecordProfile, RecordProfile.profile_id == Profile.id)
+                .join(SourceRecord, SourceRecord.id == RecordProfile.source_record_id)
+                .where(
+                    Profile.canonical_id.in_(ordered[start : start + _LOOKUP_CHUNK]),
+                    SourceRecord.first_name.is_not(None),
+                )
+                .distinct()
+            ).all()
+            for root, first_name in rows:
+                cleaned = clean_first_name(first_name)
+                if cleaned is not None:
+                    self.names.setdefault(root, set()).add(cleaned)
+
     def _new_node(self) -> int:
         node = self.spare_nodes.pop() if self.spare_nodes else new_profiles(self.session, 1)[0]
         self.root_of[node] = node
         self.slots[node] = Counter()
+        self.names_read.add(node)
         self.counts.profiles_created += 1
         return node
 
@@ -278,10 +329,41 @@ class _Batch:
             self.slots[winner] = self.slots.get(winner, Counter()) + self.slots.pop(
                 loser, Counter()
             )
+            self.names[winner] = self.names.get(winner, set()) | self.names.pop(loser, set())
         return winner
 
-    def resolve(self, candidates: Sequence[_Candidate], on: dict[str, Any]) -> int | None:
-        """The node the identifiers resolve to, after attaching and merging; None if none."""
+    def _held_apart(
+        self, ordered: Sequence[_Candidate], root: int, names: set[str], held: set[int]
+    ) -> bool:
+        """Whether the item must not join ``root``: the only identifiers it shares with that
+        customer are shareable ones (a family email) and their first names disagree."""
+        if root in held:
+            return True
+        for candidate in ordered:
+            node = self.node_of.get(candidate.key)
+            if (
+                node is not None
+                and self.root_of[node] == root
+                and not self.rules.is_shareable(candidate.key.type)
+            ):
+                return False
+        if not first_names_disagree(names, self.names.get(root, ())):
+            return False
+        held.add(root)
+        self.counts.merges_held += 1
+        return True
+
+    def resolve(
+        self,
+        candidates: Sequence[_Candidate],
+        on: dict[str, Any],
+        first_name: str | None = None,
+    ) -> int | None:
+        """The node the identifiers resolve to, after attaching and merging; None if none.
+
+        ``first_name`` (cleaned) is the item's own, if it has one: a record's, an identify
+        call's. It is what the shared-identifier guard compares.
+        """
         if not candidates:
             return None
         unique = {c.key: c for c in reversed(candidates)}
@@ -289,6 +371,9 @@ class _Batch:
         anchor: int | None = None  # the node of the strongest identifier
         anchor_key: IdentifierKey | None = None
         pending: list[_Candidate] = []  # unknown identifiers before any known one
+        guarded = self.rules.shared_identifiers.enabled
+        own_names = {first_name} if first_name is not None else set()
+        held: set[int] = set()  # customers the item is kept apart from
         for candidate in ordered:
             node = self.node_of.get(candidate.key)
             if node is None:
@@ -304,6 +389,8 @@ class _Batch:
                     # A stronger identifier of this event cannot join that customer.
                     self.counts.merges_refused += 1
                     continue
+                if guarded and self._held_apart(ordered, root, own_names, held):
+                    continue
                 anchor, anchor_key = node, candidate.key
                 for waiting in pending:
                     self._attach(waiting, anchor)
@@ -311,11 +398,17 @@ class _Batch:
                 continue
             anchor_root = self.root_of[anchor]
             if root != anchor_root and anchor_key is not None:
+                if guarded and self._held_apart(
+                    ordered, root, own_names | self.names.get(anchor_root, set()), held
+                ):
+                    continue
                 self._merge(anchor_root, root, candidate.key, anchor_key, on)
         if anchor is None:
             anchor = self._new_node()
             for waiting in pending:
                 self._attach(waiting, anchor)
+        if guarded and first_name is not None:
+            self.names.setdefault(self.root_of[anchor], set()).add(first_name)
         return anchor
 
     def finish(self) -> None:
@@ -428,6 +521,26 @@ def _dict(value: object) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
+@dataclass(frozen=True, slots=True)
+class _ParsedEvent:
+    row: Any
+    found: list[_Candidate]
+    # alias: the previous id (a user id or a cookie).
+    previous: list[_Candidate]
+    # identify: the first name its traits give (cleaned), for the shared-identifier guard.
+    first_name: str | None = None
+
+
+def _parse_event(rules: IdentityRules, row: Any, source: _SourceInfo) -> _ParsedEvent:
+    found, previous = _event_candidates(rules, row, source)
+    if row.type != "identify":
+        return _ParsedEvent(row, found, previous)
+    first_name = record_fields(_dict(row.traits), region=source.region).get("first_name")
+    return _ParsedEvent(
+        row, found, previous, clean_first_name(first_name) if isinstance(first_name, str) else None
+    )
+
+
 def _event_candidates(
     rules: IdentityRules, row: Any, source: _SourceInfo
 ) -> tuple[list[_Candidate], list[_Candidate]]:
@@ -513,20 +626,20 @@ def resolve_events(
     rules = current_rules(session)
     sources = _sources(session, default_region, rules)
     batch = _Batch(session, rules)
-    parsed = [(row, *_event_candidates(rules, row, sources[row.source_id])) for row in rows]
-    keys = {c.key for _, found, previous in parsed for c in (*found, *previous)}
+    parsed = [_parse_event(rules, row, sources[row.source_id]) for row in rows]
+    keys = {c.key for event in parsed for c in (*event.found, *event.previous)}
     batch.load(keys, 0)
-    batch.load(set(), _expected_new(batch, (found for _, found, _ in parsed)))
+    batch.load(set(), _expected_new(batch, (event.found for event in parsed)))
     assignments: list[dict[str, int]] = []
-    for row, found, previous in parsed:
-        candidates = list(found)
-        if previous:
+    for event in parsed:
+        candidates = list(event.found)
+        if event.previous:
             # alias: the previous id is a known user id, else the visitor's cookie.
-            known = [c for c in previous if c.key in batch.node_of]
-            candidates.append(known[0] if known else previous[-1])
-        node = batch.resolve(candidates, {"event_id": row.id})
+            known = [c for c in event.previous if c.key in batch.node_of]
+            candidates.append(known[0] if known else event.previous[-1])
+        node = batch.resolve(candidates, {"event_id": event.row.id}, event.first_name)
         if node is not None:
-            assignments.append({"event_id": row.id, "profile_id": node})
+            assignments.append({"event_id": event.row.id, "profile_id": node})
     batch.finish()
     _insert_rows(session, EventProfile, assignments)
     ingest.move_cursor(session, EVENTS_CURSOR, rows[-1].id)
@@ -559,6 +672,7 @@ _RECORD_COLUMNS = (
     SourceRecord.id,
     SourceRecord.source_id,
     SourceRecord.record_id,
+    SourceRecord.first_name,
     SourceRecord.email,
     SourceRecord.phone,
     SourceRecord.loyalty_card,
@@ -583,7 +697,7 @@ def _resolve_record_rows(
     inserts: list[dict[str, Any]] = []
     updates: list[dict[str, Any]] = []
     for row, found in parsed:
-        node = batch.resolve(found, {"source_record_id": row.id})
+        node = batch.resolve(found, {"source_record_id": row.id}, clean_first_name(row.first_name))
         if node is None:  # never: the record identifier is always there
             continue
         assignment = {
@@ -634,7 +748,9 @@ def resolve_orders(
 ) -> ResolutionStep:
     """Resolve the next ``limit`` orders: to their customer record's node, or, for an anonymous
     receipt, to the node of the loyalty card, email or phone printed on it. A receipt with
-    none of them stays anonymous. Runs in the caller's transaction."""
+    none of them stays anonymous. The identifiers printed on a customer's order are that
+    customer's too (the contact details an app order carries join its user to the other
+    channels). Runs in the caller's transaction."""
     ingest.lock_cursor(session, EVENTS_CURSOR)
     position = ingest.lock_cursor(session, ORDERS_CURSOR)
     rows = session.execute(
@@ -642,10 +758,13 @@ def resolve_orders(
             Order.id,
             Order.source_id,
             Order.source_record_id,
+            SourceRecord.source_id.label("record_source_id"),
+            SourceRecord.record_id,
             Order.loyalty_card,
             Order.email,
             Order.phone,
         )
+        .outerjoin(SourceRecord, SourceRecord.id == Order.source_record_id)
         # Settled orders only, as for events: an import committing a lower id late is not
         # stepped over (the importers stamp each chunk when they write it).
         .where(Order.id > position, Order.created_at <= utcnow() - settle)
@@ -668,11 +787,12 @@ def resolve_orders(
         ).all()
         _resolve_record_rows(batch, records, sources)
         record_nodes.update(_record_nodes(session, unresolved))
-    anonymous: list[tuple[Any, list[_Candidate]]] = []
+    printed: list[tuple[Any, list[_Candidate]]] = []
     for row in rows:
-        if row.source_record_id is not None:
-            continue
         found = []
+        if row.source_record_id is not None:
+            key = IdentifierKey(IdentifierType.RECORD, row.record_source_id, row.record_id)
+            found.append(_Candidate(key, row.source_id))
         for kind, raw in (
             (IdentifierType.LOYALTY_CARD, row.loyalty_card),
             (IdentifierType.EMAIL, row.email),
@@ -681,12 +801,13 @@ def resolve_orders(
             candidate = _candidate(rules, kind, raw, row.source_id, sources[row.source_id].region)
             if candidate is not None:
                 found.append(candidate)
-        anonymous.append((row, found))
-    batch.load({c.key for _, found in anonymous for c in found}, 0)
-    batch.load(set(), _expected_new(batch, (found for _, found in anonymous)))
-    by_order = {row.id: batch.resolve(found, {"order_pk": row.id}) for row, found in anonymous}
+        printed.append((row, found))
+    batch.load({c.key for _, found in printed for c in found}, 0)
+    batch.load(set(), _expected_new(batch, (found for _, found in printed)))
+    by_order = {row.id: batch.resolve(found, {"order_pk": row.id}) for row, found in printed}
     assignments = []
     for row in rows:
+        # A customer's order stays with its record's node, whatever its printed details did.
         node = (
             record_nodes.get(row.source_record_id)
             if row.source_record_id is not None
@@ -700,6 +821,57 @@ def resolve_orders(
     return batch.counts.step(orders=len(rows), records=len(unresolved))
 
 
+def fill_records_from_identify_calls(
+    session: Session,
+    *,
+    default_region: str,
+    limit: int = 5_000 * _TRAITS_BATCHES,
+    settle: timedelta = SETTLE_TIME,
+) -> ResolutionStep:
+    """Give the traits of the next settled identify calls (among ``limit`` events of the log) to
+    the source records their userIds designate (see ``patron.identity.traits``).
+
+    A pass of its own, with its own cursor, run before orders and events are resolved: a record
+    then has its details (its first name above all) before an order's or an event's shared
+    email is weighed against them. Runs in the caller's transaction with the identity cursor
+    locked.
+    """
+    ingest.lock_cursor(session, EVENTS_CURSOR)
+    position = ingest.lock_cursor(session, TRAITS_CURSOR)
+    rows = session.execute(
+        select(
+            Event.id,
+            Event.source_id,
+            Event.type,
+            Event.user_id,
+            # Only identify calls' traits are decoded.
+            case((Event.type == "identify", Event.payload["traits"]), else_=None).label("traits"),
+        )
+        .where(Event.id > position, Event.received_at <= utcnow() - settle)
+        .order_by(Event.id)
+        .limit(limit)
+    ).all()
+    if not rows:
+        return ResolutionStep()
+    rules = current_rules(session)
+    sources = _sources(session, default_region, rules)
+    updates: list[TraitUpdate] = []
+    for row in rows:
+        if row.type != "identify" or row.traits is None:
+            continue
+        source = sources[row.source_id]
+        records_of = source.records_of_user_ids
+        user_id = _candidate(rules, IdentifierType.USER_ID, row.user_id, row.source_id, None)
+        if records_of is None or user_id is None or len(user_id.key.value) > _RECORD_ID_LENGTH:
+            continue
+        fields = record_fields(_dict(row.traits), region=source.region)
+        if fields:
+            updates.append(TraitUpdate(records_of, user_id.key.value, fields))
+    filled = fill_records_from_traits(session, updates)
+    ingest.move_cursor(session, TRAITS_CURSOR, rows[-1].id)
+    return ResolutionStep(records_filled=filled, traits_scanned=len(rows))
+
+
 def resolve_identities(
     session: Session,
     *,
@@ -707,12 +879,20 @@ def resolve_identities(
     limit: int = 5_000,
     settle: timedelta = SETTLE_TIME,
 ) -> ResolutionStep:
-    """One batch of each: changed customer records, then new orders, then settled events.
+    """Identify calls' traits first; once they have caught up with the log, one batch of each:
+    changed customer records, then new orders, then settled events.
 
     Call until ``items_read`` is 0. Runs in the caller's transaction; ``default_region`` reads
     national phone numbers of sources without a region of their own.
     """
-    step = resolve_customer_records(session, default_region=default_region, limit=limit)
+    traits_limit = limit * _TRAITS_BATCHES
+    step = fill_records_from_identify_calls(
+        session, default_region=default_region, limit=traits_limit, settle=settle
+    )
+    if step.traits_scanned == traits_limit:
+        # A backlog (a log imported at once): its records get their details first.
+        return step
+    step += resolve_customer_records(session, default_region=default_region, limit=limit)
     step += resolve_orders(session, default_region=default_region, limit=limit, settle=settle)
     return step + resolve_events(session, default_region=default_region, limit=limit, settle=settle)
 

@@ -62,6 +62,21 @@ class MatchThresholds(_Rules):
         return self
 
 
+class SharedIdentifierGuard(_Rules):
+    """Identifiers two people can share (a household's email) join customers only when their
+    first names can be one person's.
+
+    When the only identifiers joining two customers are of the ``types`` listed, and both have
+    first names that clearly disagree (not equal, not a nickname of each other, not one typing
+    slip apart), the two stay apart and the pair waits for a person in the review queue. A user
+    id, a loyalty card or a phone is never such evidence on its own: two people do not share
+    them.
+    """
+
+    enabled: bool = True
+    types: tuple[str, ...] = ("email",)
+
+
 class FieldSurvivorship(_Rules):
     """How one attribute (or the ``address`` group) of the golden record survives."""
 
@@ -150,6 +165,7 @@ class IdentityRules(_Rules):
     # is the id of its customer record); name another source when, e.g., an e-shop's web
     # analytics sends the e-shop account id: such an event belongs to that customer record.
     user_id_records: dict[str, str] = Field(default_factory=dict)
+    shared_identifiers: SharedIdentifierGuard = SharedIdentifierGuard()
     match: MatchThresholds = MatchThresholds()
     survivorship: SurvivorshipRules = SurvivorshipRules()
 
@@ -184,6 +200,7 @@ class IdentityRules(_Rules):
             ("blocked_patterns", self.blocked_patterns.keys()),
             ("limits", self.limits.keys()),
             ("priority", self.priority),
+            ("shared_identifiers.types", self.shared_identifiers.types),
         ):
             for kind in kinds:
                 if kind not in known and not (kind == ANY_TYPE and section.startswith("blocked")):
@@ -201,6 +218,11 @@ class IdentityRules(_Rules):
 
     def limit(self, kind: str) -> int | None:
         return self.limits.get(kind)
+
+    def is_shareable(self, kind: str) -> bool:
+        """Whether identifiers of this type, alone, join customers only if first names agree."""
+        guard = self.shared_identifiers
+        return guard.enabled and kind in guard.types
 
     def is_blocked(self, kind: str, value: str) -> bool:
         """Whether a normalised value of this type is never to be used as an identifier."""

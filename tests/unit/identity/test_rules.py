@@ -101,3 +101,16 @@ def test_survivorship_defaults_trust_the_eshop_for_email_and_the_pos_for_address
     assert fields["email"].rule == "most_trusted_source"
     assert fields["email"].trusted_sources[0] == "eshop"
     assert fields["address"].trusted_sources[0] == "pos"
+
+
+def test_the_shared_email_guard_is_on_by_default_and_can_be_switched_off() -> None:
+    assert IdentityRules().is_shareable("email")
+    assert not IdentityRules().is_shareable("phone")
+    assert not IdentityRules().is_shareable("user_id")
+    switched_off = parse_rules({"shared_identifiers": {"enabled": False}})
+    assert not switched_off.is_shareable("email")
+
+
+def test_the_shared_identifier_guard_names_only_known_types() -> None:
+    with pytest.raises(RulesError, match=r"shared_identifiers.types: unknown identifier type"):
+        parse_rules({"shared_identifiers": {"types": ["emial"]}})
