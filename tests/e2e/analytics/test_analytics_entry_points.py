@@ -18,7 +18,7 @@ from tests.integration.analytics.retail import ORDERS, build_store
 from patron.settings import Settings
 from patron.web import create_app
 
-TOKEN = "s3cret-admin-token"  # noqa: S105 - a test token
+TOKEN = "s3cret-admin-token"
 Q1 = {"from": "2025-01-01", "to": "2025-03-31"}
 
 

@@ -53,18 +53,18 @@ def _orders() -> list[SeedOrder]:
         SeedOrder("a1", "app", "a1", t0 + timedelta(days=50), 5000, None, ("JAM",)),
     ]
     # Six e-shop orders holding tea and cups together, split between Ann and Cat.
-    for n in range(6):
-        orders.append(
-            SeedOrder(
-                f"e{n}",
-                "shop",
-                "s1" if n % 2 == 0 else "s2",
-                t0 + timedelta(days=20 + n),
-                3000 + 100 * n,
-                None,
-                ("TEA", "CUP"),
-            )
+    orders.extend(
+        SeedOrder(
+            f"e{n}",
+            "shop",
+            "s1" if n % 2 == 0 else "s2",
+            t0 + timedelta(days=20 + n),
+            3000 + 100 * n,
+            None,
+            ("TEA", "CUP"),
         )
+        for n in range(6)
+    )
     return orders
 
 
