@@ -6,8 +6,11 @@ loyalty cards get exactly the normal form the deterministic graph gives identifi
 streets and postcodes a clean-up of case, accents and punctuation. Two records then only
 differ where the person's details really differ.
 
-Records are read with SQLAlchemy in chunks and become one Arrow table (one column per feature),
-which DuckDB and Spark both read without copying row by row.
+The records are read as they are stored, in chunks, into one Arrow table; the clean-up is DuckDB
+SQL over that table. The Python functions below stay the definition of each normal form: SQL
+takes the values whose normal form it can give exactly (plain ASCII names and addresses, plain
+emails and phones that the graph already knows in their normal form), and each other distinct
+value goes through the Python function once. Tests hold the two to the same results.
 """
 
 from __future__ import annotations
@@ -17,16 +20,24 @@ import unicodedata
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
+import duckdb
+import phonenumbers
 import pyarrow as pa
 from nicknames import NickNamer
-from sqlalchemy import select
+from phonenumbers import PhoneMetadata
+from sqlalchemy import String, cast, select
 
-from patron.identity.identifiers import normalise_email, normalise_loyalty_card, normalise_phone
+from patron.identity.identifiers import (
+    IdentifierType,
+    normalise_email,
+    normalise_loyalty_card,
+    normalise_phone,
+)
+from patron.identity.models import Identifier
 from patron.ingest.models import Source, SourceRecord
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
-    from datetime import date
+    from collections.abc import Callable, Iterator
 
     from sqlalchemy.orm import Session
 
@@ -109,11 +120,30 @@ def clean_city(value: str | None) -> str | None:
     return clean_name(value)
 
 
-def _birth_date(value: date | None) -> str | None:
-    return value.isoformat() if value is not None else None
+RAW_SCHEMA = pa.schema(
+    [
+        ("unique_id", pa.int64()),
+        ("source_id", pa.int64()),
+        # The source's default region, in which national phone numbers are read.
+        ("region", pa.string()),
+        ("first_name", pa.string()),
+        ("last_name", pa.string()),
+        # ISO ``YYYY-MM-DD``, as the store keeps dates.
+        ("birth_date", pa.string()),
+        ("email", pa.string()),
+        ("phone", pa.string()),
+        ("loyalty_card", pa.string()),
+        ("street", pa.string()),
+        ("postcode", pa.string()),
+        ("city", pa.string()),
+    ]
+)
 
 
-def _chunks(session: Session, chunk_size: int) -> Iterator[pa.RecordBatch]:
+_TEXT = pa.string()
+
+
+def _raw_chunks(session: Session, chunk_size: int) -> Iterator[pa.RecordBatch]:
     query = (
         select(
             SourceRecord.id,
@@ -121,7 +151,8 @@ def _chunks(session: Session, chunk_size: int) -> Iterator[pa.RecordBatch]:
             Source.default_region,
             SourceRecord.first_name,
             SourceRecord.last_name,
-            SourceRecord.birth_date,
+            # As text: no date object per row, and the form the comparisons use.
+            cast(SourceRecord.birth_date, String),
             SourceRecord.email,
             SourceRecord.phone,
             SourceRecord.loyalty_card,
@@ -135,29 +166,29 @@ def _chunks(session: Session, chunk_size: int) -> Iterator[pa.RecordBatch]:
         .order_by(SourceRecord.id)
     )
     result = session.execute(query.execution_options(yield_per=chunk_size))
-    for rows in result.partitions(chunk_size):
-        columns: dict[str, list[object]] = {name: [] for name in FEATURE_SCHEMA.names}
-        for row in rows:
-            first = clean_name(row.first_name)
-            columns["unique_id"].append(row.id)
-            columns["source_id"].append(row.source_id)
-            columns["first_name"].append(first)
-            columns["first_name_forms"].append(
-                list(first_name_forms(first)) if first is not None else None
-            )
-            columns["last_name"].append(clean_name(row.last_name))
-            columns["birth_date"].append(_birth_date(row.birth_date))
-            columns["email"].append(normalise_email(row.email) if row.email else None)
-            columns["phone"].append(
-                normalise_phone(row.phone, row.default_region) if row.phone else None
-            )
-            columns["loyalty_card"].append(
-                normalise_loyalty_card(row.loyalty_card) if row.loyalty_card else None
-            )
-            columns["street"].append(clean_street(row.street))
-            columns["postcode"].append(clean_postcode(row.postcode))
-            columns["city"].append(clean_city(row.city))
-        yield pa.RecordBatch.from_pydict(columns, schema=FEATURE_SCHEMA)
+    for rows in result.tuples().partitions(chunk_size):
+        columns = list(zip(*rows, strict=True))
+        yield pa.RecordBatch.from_arrays(
+            [
+                pa.array(column, type=field.type)
+                for column, field in zip(columns, RAW_SCHEMA, strict=True)
+            ],
+            schema=RAW_SCHEMA,
+        )
+
+
+def read_records(session: Session, *, chunk_size: int = CHUNK_SIZE) -> pa.Table:
+    """Every source customer record (not placeholders) as stored, one Arrow column a field."""
+    return pa.Table.from_batches(list(_raw_chunks(session, chunk_size)), schema=RAW_SCHEMA)
+
+
+def known_normal_forms(session: Session, kind: IdentifierType) -> pa.Array:
+    """The normal forms of ``kind`` the identity graph holds (the deterministic rules made them
+    from the same records): a plain value found among them needs no normaliser call."""
+    values = session.scalars(
+        select(Identifier.value).where(Identifier.type == str(kind), Identifier.scope == 0)
+    ).all()
+    return pa.array(values, type=pa.string())
 
 
 def record_features(session: Session, *, chunk_size: int = CHUNK_SIZE) -> pa.Table:
@@ -167,5 +198,283 @@ def record_features(session: Session, *, chunk_size: int = CHUNK_SIZE) -> pa.Tab
     without a domain, a phone number that cannot exist) become nulls: they are left out of
     the comparison rather than compared as garbage.
     """
-    batches = list(_chunks(session, chunk_size))
-    return pa.Table.from_batches(batches, schema=FEATURE_SCHEMA)
+    return prepare_features(
+        read_records(session, chunk_size=chunk_size),
+        known_emails=known_normal_forms(session, IdentifierType.EMAIL),
+        known_phones=known_normal_forms(session, IdentifierType.PHONE),
+    )
+
+
+# The SQL forms of the Python clean-ups, exact for ASCII text (where NFKD changes nothing and
+# SQL's and Python's case mappings agree).
+def _name_sql(column: str) -> str:
+    cleaned = (
+        f"trim(regexp_replace(regexp_replace(lower({column}), '[^a-z ]+', ' ', 'g'), "
+        "' +', ' ', 'g'))"
+    )
+    placeholders = ", ".join(f"'{value}'" for value in sorted(_PLACEHOLDERS))
+    return f"CASE WHEN {cleaned} IN ({placeholders}) THEN NULL ELSE {cleaned} END"
+
+
+def _street_sql(column: str) -> str:
+    cleaned = (
+        f"trim(regexp_replace(regexp_replace(lower({column}), '[^a-z0-9 ]+', ' ', 'g'), "
+        "' +', ' ', 'g'))"
+    )
+    return f"nullif({cleaned}, '')"
+
+
+def _postcode_sql(column: str) -> str:
+    compact = f"regexp_replace(upper({column}), '[^A-Z0-9]+', '', 'g')"
+    return (
+        f"CASE WHEN {compact} = '' THEN NULL "
+        f"WHEN length({compact}) BETWEEN 5 AND 7 "
+        f"AND regexp_full_match(right({compact}, 3), '[0-9][A-Z]{{2}}') "
+        f"THEN left({compact}, length({compact}) - 3) || ' ' || right({compact}, 3) "
+        f"ELSE {compact} END"
+    )
+
+
+# A loyalty card of ASCII letters, digits and the separators the normaliser removes.
+_CARD_SQL = (
+    "CASE WHEN regexp_full_match(upper(regexp_replace(loyalty_card, '[ ._-]+', '', 'g')), "
+    "'[0-9A-Z]{4,64}') THEN upper(regexp_replace(loyalty_card, '[ ._-]+', '', 'g')) END"
+)
+_PLAIN_CARD = "regexp_full_match(loyalty_card, '[0-9A-Za-z ._-]+')"
+# A plain address (ASCII dot-atom local part, ASCII domain): when its lower case is a normal
+# form the graph holds, that is its normal form (validation ignores ASCII case).
+_PLAIN_EMAIL = (
+    "regexp_full_match(email, '[A-Za-z0-9_+-]+(\\.[A-Za-z0-9_+-]+)*"
+    "@[A-Za-z0-9-]+(\\.[A-Za-z0-9-]+)+') AND length(email) <= 254"
+)
+
+
+def _phone_candidates(regions: list[str]) -> str:
+    """SQL giving a plain phone number the E.164 form ``phonenumbers`` would give it if it is
+    valid, for the cases where that form follows from the region's metadata alone: a
+    national number whose national prefix is a leading 0 that parsing must strip, and an
+    international number (``+``) whose rest begins with no national prefix. Whether the
+    number is valid is left to the graph's known forms. NULL where no such case applies."""
+    digits = "regexp_replace(phone, '[^0-9]', '', 'g')"
+    cases: list[str] = []
+    calling_codes: set[int] = set()
+    for region in regions:
+        metadata = PhoneMetadata.metadata_for_region(region.upper(), None)
+        if metadata is None or metadata.country_code is None:
+            continue
+        calling_codes.add(metadata.country_code)
+        prefix = metadata.national_prefix_for_parsing
+        general = metadata.general_desc
+        if (
+            metadata.national_prefix != "0"
+            or prefix is None
+            or not (prefix == "0" or prefix.startswith("0|"))
+            or metadata.national_prefix_transform_rule
+            or general is None
+            or not general.national_number_pattern
+            or not general.possible_length
+        ):
+            continue
+        # Parsing strips the prefix when what is left fits the region's numbers and has one
+        # of their lengths (not a local-only one); an international dialling prefix is
+        # never there, since its digits would have been read as one.
+        national = f"substr({digits}, 2)"
+        lengths = ", ".join(str(n) for n in general.possible_length)
+        conditions = [
+            f"region = '{region}'",
+            "regexp_full_match(phone, '0[0-9 -]*[0-9]')",
+            f"regexp_full_match({digits}, '0[1-9][0-9]*')",
+            f"regexp_full_match({national}, '(?:{general.national_number_pattern})')",
+            f"length({national}) IN ({lengths})",
+        ]
+        if general.possible_length_local_only:
+            local = ", ".join(str(n) for n in general.possible_length_local_only)
+            conditions.append(f"length({national}) NOT IN ({local})")
+        if metadata.international_prefix:
+            conditions.append(
+                f"NOT regexp_matches({digits}, '^(?:{metadata.international_prefix})')"
+            )
+        cases.append(
+            f"WHEN {' AND '.join(conditions)} THEN '+{metadata.country_code}' || {national}"
+        )
+    for code in sorted(calling_codes):
+        main = PhoneMetadata.metadata_for_region(
+            phonenumbers.region_code_for_country_code(code), None
+        )
+        rest = f"substr({digits}, {len(str(code)) + 1})"
+        conditions = [
+            "regexp_full_match(phone, '[+][0-9 -]*[0-9]')",
+            f"starts_with({digits}, '{code}')",
+            f"length({rest}) >= 2",
+        ]
+        if main is not None and main.national_prefix_for_parsing:
+            conditions.append(
+                f"NOT regexp_matches({rest}, '^(?:{main.national_prefix_for_parsing})')"
+            )
+        cases.append(f"WHEN {' AND '.join(conditions)} THEN '+{code}' || {rest}")
+    if not cases:
+        return "NULL::VARCHAR"
+    return f"CASE {' '.join(cases)} END"
+
+
+def _python_forms(
+    connection: duckdb.DuckDBPyConnection,
+    name: str,
+    query: str,
+    normalise: Callable[..., object],
+    *,
+    keys: int = 1,
+    value_type: pa.DataType = _TEXT,
+) -> None:
+    """Register as table ``name`` each distinct value (``keys`` columns) that ``query`` lists,
+    with its normal form by the Python function (called with the query's columns)."""
+    rows = connection.execute(query).fetchall()
+    columns = list(zip(*rows, strict=True)) if rows else [() for _ in range(keys)]
+    table = {f"key{i}": pa.array(list(column), type=_TEXT) for i, column in enumerate(columns)}
+    table["form"] = pa.array([normalise(*row) for row in rows], type=value_type)
+    connection.register(name, pa.table(table))
+
+
+def _forms_list(first_name: str | None) -> list[str] | None:
+    return None if first_name is None else list(first_name_forms(first_name))
+
+
+def _phone_form(raw: str, region: str | None) -> str | None:
+    return normalise_phone(raw, region)
+
+
+def prepare_features(
+    records: pa.Table,
+    *,
+    known_emails: pa.Array | None = None,
+    known_phones: pa.Array | None = None,
+) -> pa.Table:
+    """The match model's features of ``records`` (a table of ``RAW_SCHEMA``).
+
+    Every value gets the normal form the Python functions of this module and of
+    ``identity.identifiers`` give it; ``known_emails`` and ``known_phones`` (normal forms
+    the graph holds) only save calls to the normalisers.
+    """
+    connection = duckdb.connect()
+    try:
+        connection.register("raw", records)
+        for name, values in (("known_emails", known_emails), ("known_phones", known_phones)):
+            known = pa.array([], _TEXT) if values is None else values
+            connection.register(name, pa.table({"value": known}))
+        regions = [
+            region
+            for (region,) in connection.execute(
+                "SELECT DISTINCT region FROM raw WHERE region IS NOT NULL ORDER BY 1"
+            ).fetchall()
+        ]
+        connection.execute(_fast_forms_sql(regions))
+        for column, function in _CLEAN_UPS.items():
+            _python_forms(
+                connection,
+                f"py_{column}",
+                f"SELECT DISTINCT {column} FROM fast "  # noqa: S608 - column names of ours
+                f"WHERE {column} IS NOT NULL AND NOT {_ascii(column)}",
+                function,
+            )
+        _python_forms(
+            connection,
+            "py_email",
+            "SELECT DISTINCT email FROM fast WHERE email IS NOT NULL AND email_sql IS NULL",
+            normalise_email,
+        )
+        _python_forms(
+            connection,
+            "py_loyalty_card",
+            "SELECT DISTINCT loyalty_card FROM fast "
+            "WHERE loyalty_card IS NOT NULL AND NOT card_plain",
+            normalise_loyalty_card,
+        )
+        _python_forms(
+            connection,
+            "py_phone",
+            "SELECT DISTINCT phone, region FROM fast "
+            "WHERE phone IS NOT NULL AND phone_known IS NOT TRUE",
+            _phone_form,
+            keys=2,
+        )
+        connection.execute(_FEATURES_SQL)
+        _python_forms(
+            connection,
+            "py_forms",
+            "SELECT DISTINCT first_name FROM features WHERE first_name IS NOT NULL",
+            _forms_list,
+            value_type=pa.list_(_TEXT),
+        )
+        features = connection.execute(
+            "SELECT unique_id, source_id, first_name, forms.form AS first_name_forms, last_name, "
+            "birth_date, email, phone, loyalty_card, street, postcode, city "
+            "FROM features LEFT JOIN py_forms forms ON forms.key0 = first_name "
+            "ORDER BY unique_id"
+        ).to_arrow_table()
+    finally:
+        connection.close()
+    return features.cast(FEATURE_SCHEMA)
+
+
+_CLEAN_UPS: dict[str, Callable[[str], str | None]] = {
+    "first_name": clean_name,
+    "last_name": clean_name,
+    "city": clean_city,
+    "street": clean_street,
+    "postcode": clean_postcode,
+}
+
+
+def _ascii(column: str) -> str:
+    # Bytes equal to characters: nothing but ASCII.
+    return f"strlen({column}) = length({column})"
+
+
+def _fast_forms_sql(regions: list[str]) -> str:
+    """The table ``fast``: each raw record with the normal forms SQL gives exactly, NULL where
+    a value is left to Python."""
+    text_forms = {
+        "first_name": _name_sql("first_name"),
+        "last_name": _name_sql("last_name"),
+        "city": _name_sql("city"),
+        "street": _street_sql("street"),
+        "postcode": _postcode_sql("postcode"),
+    }
+    selected = [
+        f"CASE WHEN {_ascii(column)} THEN {form} END AS {column}_sql"
+        for column, form in text_forms.items()
+    ]
+    selected += [
+        f"CASE WHEN {_PLAIN_CARD} THEN {_CARD_SQL} END AS card_sql",
+        f"{_PLAIN_CARD} AS card_plain",
+        (
+            f"CASE WHEN {_PLAIN_EMAIL} AND lower(email) IN "  # noqa: S608 - SQL of ours
+            "(SELECT value FROM known_emails) THEN lower(email) END AS email_sql"
+        ),
+        "phone_candidate IN (SELECT value FROM known_phones) AS phone_known",
+    ]
+    return (
+        f"CREATE TEMP TABLE fast AS SELECT *, {', '.join(selected)} "  # noqa: S608 - our SQL
+        f"FROM (SELECT *, {_phone_candidates(regions)} AS phone_candidate FROM raw)"
+    )
+
+
+_FEATURES_SQL = """CREATE TEMP TABLE features AS SELECT f.unique_id, f.source_id,
+  coalesce(f.first_name_sql, pf.form) AS first_name,
+  coalesce(f.last_name_sql, pl.form) AS last_name,
+  f.birth_date,
+  coalesce(f.email_sql, pe.form) AS email,
+  CASE WHEN f.phone_known THEN f.phone_candidate ELSE pp.form END AS phone,
+  CASE WHEN f.card_plain THEN f.card_sql ELSE pc.form END AS loyalty_card,
+  coalesce(f.street_sql, ps.form) AS street,
+  coalesce(f.postcode_sql, ppc.form) AS postcode,
+  coalesce(f.city_sql, pci.form) AS city
+FROM fast f
+LEFT JOIN py_first_name pf ON pf.key0 = f.first_name
+LEFT JOIN py_last_name pl ON pl.key0 = f.last_name
+LEFT JOIN py_email pe ON pe.key0 = f.email
+LEFT JOIN py_phone pp ON pp.key0 = f.phone AND pp.key1 IS NOT DISTINCT FROM f.region
+LEFT JOIN py_loyalty_card pc ON pc.key0 = f.loyalty_card
+LEFT JOIN py_street ps ON ps.key0 = f.street
+LEFT JOIN py_postcode ppc ON ppc.key0 = f.postcode
+LEFT JOIN py_city pci ON pci.key0 = f.city"""
