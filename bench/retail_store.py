@@ -29,6 +29,7 @@ mode, as Patron runs it, after ``PRAGMA foreign_key_check`` and ``integrity_chec
 from __future__ import annotations
 
 import argparse
+import functools
 import hashlib
 import json
 import random
@@ -44,8 +45,11 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 import orjson
+import psycopg
+from sqlalchemy.engine import make_url
 
 from patron import migrations
+from patron.storage import normalise_url
 from patron.world import CURRENCY, HISTORY_END, HISTORY_START, SOURCES, STORES
 
 # The world's catalogue and calendar, so that this store sells the same products in the
@@ -405,9 +409,11 @@ def draw_purchases(
     return owner[order], day[order]
 
 
-def calibrate_rate_scale(seed: int, target: float, calendar: Calendar) -> float:
+@functools.cache
+def calibrate_rate_scale(seed: int, target: float) -> float:
     """The factor on the world's purchase rates that gives ``target`` identified orders per
     customer on average (a few passes over a seeded sample)."""
+    calendar = Calendar.build()
     scale = 1.0
     for attempt in range(6):
         rng = np.random.default_rng([seed, 99, attempt])
@@ -984,9 +990,13 @@ class SqliteWriter:
     """Bulk inserts into a migrated SQLite store: no journal, no fsync, secondary indexes
     made once at the end (as the migrations define them)."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: str) -> None:
         self.path = path
         self.connection = sqlite3.connect(path, isolation_level=None)
+        if self.connection.execute("SELECT count(*) FROM sources").fetchone()[0]:
+            self.connection.close()
+            msg = f"{path} already holds data: the benchmark store is built into an empty one"
+            raise StoreBuildError(msg)
         for pragma in (
             "journal_mode=OFF", "synchronous=OFF", "locking_mode=EXCLUSIVE",
             "foreign_keys=OFF", "temp_store=MEMORY", "cache_size=-524288",
@@ -997,9 +1007,9 @@ class SqliteWriter:
         ).fetchall()
         for name, _ in self.indexes:
             self.connection.execute(f'DROP INDEX "{name}"')
-        self.rows: dict[str, int] = {}
 
-    def write(self, tables: list[Table]) -> None:
+    def write(self, tables: list[Table]) -> dict[str, int]:
+        written: dict[str, int] = {}
         self.connection.execute("BEGIN")
         for table, columns, rows in tables:
             before = self.connection.total_changes
@@ -1007,13 +1017,15 @@ class SqliteWriter:
             self.connection.executemany(
                 f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({placeholders})", rows
             )
-            self.rows[table] = self.rows.get(table, 0) + self.connection.total_changes - before
+            written[table] = self.connection.total_changes - before
         self.connection.execute("COMMIT")
+        return written
 
     def finish(self) -> None:
         for _, sql in self.indexes:
             self.connection.execute(sql)
         self.connection.execute("PRAGMA locking_mode=NORMAL")
+        # Patron runs SQLite in WAL mode; the switch also releases the exclusive lock.
         self.connection.execute("PRAGMA journal_mode=WAL")
         self.connection.close()
 
@@ -1032,10 +1044,91 @@ class SqliteWriter:
         finally:
             connection.close()
 
+    def size_on_disk(self) -> int:
+        return sum(
+            p.stat().st_size for p in Path(self.path).parent.glob(Path(self.path).name + "*")
+        )
+
+
+# Secondary indexes of the public schema: those that back no constraint.
+_POSTGRES_INDEXES = """
+    SELECT i.relname, pg_get_indexdef(i.oid)
+    FROM pg_index AS x
+    JOIN pg_class AS i ON i.oid = x.indexrelid
+    JOIN pg_class AS t ON t.oid = x.indrelid
+    JOIN pg_namespace AS n ON n.oid = t.relnamespace
+    WHERE n.nspname = current_schema()
+      AND NOT EXISTS (SELECT 1 FROM pg_constraint AS c WHERE c.conindid = x.indexrelid)
+"""
+
+
+class PostgresWriter:
+    """COPY into a migrated PostgreSQL database; secondary indexes made once at the end.
+    Constraints stay in force, so PostgreSQL checks every key as the rows arrive."""
+
+    def __init__(self, url: str) -> None:
+        parsed = make_url(url)
+        self.connection = psycopg.connect(
+            host=parsed.host,
+            port=parsed.port,
+            user=parsed.username,
+            password=parsed.password,
+            dbname=parsed.database,
+            autocommit=True,
+        )
+        self.connection.execute("SET TimeZone = 'UTC'")
+        held = self.connection.execute("SELECT count(*) FROM sources").fetchone()
+        if held and held[0]:
+            self.connection.close()
+            msg = (
+                f"{parsed.database} already holds data: the benchmark store is built into an "
+                "empty one"
+            )
+            raise StoreBuildError(msg)
+        self.indexes = self.connection.execute(_POSTGRES_INDEXES).fetchall()
+        for name, _ in self.indexes:
+            self.connection.execute(f'DROP INDEX "{name}"')
+
+    def write(self, tables: list[Table]) -> dict[str, int]:
+        written: dict[str, int] = {}
+        with self.connection.transaction(), self.connection.cursor() as cursor:
+            for table, columns, rows in tables:
+                count = 0
+                with cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
+                    for row in rows:
+                        copy.write_row(row)
+                        count += 1
+                written[table] = count
+        return written
+
+    def finish(self) -> None:
+        for _, sql in self.indexes:
+            self.connection.execute(sql)
+        # The ids were given explicitly: move each table's sequence past them.
+        for table in (
+            "sources", "products", "profiles", "merges", "orders", "order_lines", "events",
+            "carts",
+        ):  # fmt: skip
+            self.connection.execute(
+                f"SELECT setval(pg_get_serial_sequence('{table}', 'id'),"
+                f" (SELECT coalesce(max(id), 0) + 1 FROM {table}), false)"
+            )
+        self.connection.execute("ANALYZE")
+
+    def check(self) -> None:
+        """Every key was checked by PostgreSQL on the way in; nothing more to do."""
+
+    def size_on_disk(self) -> int:
+        row = self.connection.execute("SELECT pg_database_size(current_database())").fetchone()
+        return int(row[0]) if row else 0
+
+    def close(self) -> None:
+        self.connection.close()
+
 
 @dataclass(frozen=True)
 class BuildSummary:
-    path: Path
+    database_url: str
     customers: int
     rows: dict[str, int]
     seconds: float
@@ -1046,7 +1139,7 @@ class BuildSummary:
 
 
 def build_store(
-    path: Path,
+    database_url: str,
     *,
     customers: int,
     orders_per_customer: float,
@@ -1055,27 +1148,40 @@ def build_store(
     check: bool = True,
     progress: bool = False,
 ) -> BuildSummary:
-    """Build a migrated SQLite store at ``path`` (which must not exist).
+    """Migrate the store at ``database_url`` (SQLite file or PostgreSQL) and fill it.
 
-    Raises ``StoreBuildError`` for a bad size, an existing file, or a store that fails
-    ``foreign_key_check`` / ``integrity_check``.
+    Raises ``StoreBuildError`` for a bad size, a store that already holds data, or a SQLite
+    file that fails ``foreign_key_check`` / ``integrity_check``.
     """
     if customers <= 0 or orders_per_customer <= 0 or chunk <= 0:
         msg = "customers, orders per customer and chunk size must be positive"
         raise StoreBuildError(msg)
-    if path.exists():
-        msg = f"{path} exists: the store is built into a new file"
+    url = normalise_url(database_url)
+    parsed = make_url(url)
+    backend = parsed.get_backend_name()
+    if backend == "sqlite" and (not parsed.database or parsed.database == ":memory:"):
+        msg = "the benchmark store needs a SQLite file"
         raise StoreBuildError(msg)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    if backend not in {"sqlite", "postgresql"}:
+        msg = f"the benchmark store is SQLite or PostgreSQL, not {backend!r}"
+        raise StoreBuildError(msg)
     started = time.perf_counter()
-    migrations.upgrade(f"sqlite:///{path}")
+    if backend == "sqlite":
+        Path(str(parsed.database)).parent.mkdir(parents=True, exist_ok=True)
+    migrations.upgrade(url)
+    writer: SqliteWriter | PostgresWriter = (
+        SqliteWriter(str(parsed.database)) if backend == "sqlite" else PostgresWriter(url)
+    )
     calendar = Calendar.build()
     catalogue = Catalogue.build(seed)
-    identified_target = orders_per_customer * (1 - ANONYMOUS_SHARE)
-    rate_scale = calibrate_rate_scale(seed, identified_target, calendar)
+    rate_scale = calibrate_rate_scale(seed, orders_per_customer * (1 - ANONYMOUS_SHARE))
+    rows: dict[str, int] = {}
 
-    writer = SqliteWriter(path)
-    writer.write(reference_tables(seed, catalogue))
+    def write(tables: list[Table]) -> None:
+        for table, count in writer.write(tables).items():
+            rows[table] = rows.get(table, 0) + count
+
+    write(reference_tables(seed, catalogue))
     counters = Counters()
     next_node = customers + 1
     for index, first in enumerate(range(1, customers + 1, chunk)):
@@ -1083,21 +1189,19 @@ def build_store(
         rng = np.random.default_rng([seed, index])
         group = draw_customers(rng, first, size, rate_scale, next_node)
         next_node += int((group.second_node > 0).sum())
-        anonymous = round(size * orders_per_customer * ANONYMOUS_SHARE)
-        writer.write(
+        write(
             chunk_tables(
                 rng,
                 group,
-                anonymous=anonymous,
+                anonymous=round(size * orders_per_customer * ANONYMOUS_SHARE),
                 calendar=calendar,
                 catalogue=catalogue,
                 counters=counters,
             )
         )
         if progress:
-            done = first + size - 1
             print(
-                f"  {done:>10,} customers, {writer.rows.get('orders', 0):>12,} orders, "
+                f"  {first + size - 1:>10,} customers, {rows.get('orders', 0):>12,} orders, "
                 f"{time.perf_counter() - started:7.1f} s",
                 file=sys.stderr,
             )
@@ -1106,15 +1210,16 @@ def build_store(
     if check:
         writer.check()
     finished = time.perf_counter()
+    size_on_disk = writer.size_on_disk()
+    if isinstance(writer, PostgresWriter):
+        writer.close()
     return BuildSummary(
-        path=path,
+        database_url=parsed.render_as_string(hide_password=True),
         customers=customers,
-        rows=dict(writer.rows),
+        rows=rows,
         seconds=built - started,
         check_seconds=finished - built,
-        bytes_on_disk=sum(
-            p.stat().st_size for p in path.parent.glob(path.name + "*") if p.is_file()
-        ),
+        bytes_on_disk=size_on_disk,
         peak_rss_mb=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
         rate_scale=rate_scale,
     )
@@ -1125,13 +1230,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--customers", type=int, required=True)
     parser.add_argument("--orders-per-customer", type=float, default=10.0)
     parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--out", type=Path, required=True, help="the SQLite file to create")
+    target = parser.add_mutually_exclusive_group(required=True)
+    target.add_argument("--out", type=Path, help="the SQLite file to build (new or empty)")
+    target.add_argument("--database-url", help="an empty PostgreSQL (or SQLite) database")
     parser.add_argument("--chunk", type=int, default=50_000, help="customers per batch")
-    parser.add_argument("--no-check", action="store_true", help="skip integrity_check")
+    parser.add_argument("--no-check", action="store_true", help="skip SQLite's integrity_check")
     args = parser.parse_args(argv)
+    url = args.database_url or f"sqlite:///{args.out}"
     try:
         summary = build_store(
-            args.out,
+            url,
             customers=args.customers,
             orders_per_customer=args.orders_per_customer,
             seed=args.seed,
@@ -1145,7 +1253,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(
         json.dumps(
             {
-                "path": str(summary.path),
+                "database_url": summary.database_url,
                 "customers": summary.customers,
                 "rows": summary.rows,
                 "build_s": round(summary.seconds, 1),

@@ -1,80 +1,164 @@
 """``bench/retail_store.py``: the benchmark store is a valid Patron store that Patron reads."""
 
+import importlib.util
 import json
-import os
+import shutil
 import sqlite3
-import subprocess
 import sys
 from pathlib import Path
+from types import ModuleType
 
 import pytest
+from sqlalchemy import Engine, text
+from typer.testing import CliRunner
 
 from patron.analytics import open_store
+from patron.cli import app
+from patron.storage import make_engine
 from tests.conftest import TEST_SECRET
 
 SCRIPT = Path(__file__).resolve().parents[2] / "bench" / "retail_store.py"
-CUSTOMERS = 500
+CUSTOMERS = 300
 ORDERS_PER_CUSTOMER = 6
-
-
-def build(out: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, str(SCRIPT), "--out", str(out), *args],
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=120,
-    )
+TABLES = (
+    "sources", "products", "profiles", "merges", "orders", "order_lines", "order_profiles",
+    "events", "event_profiles", "carts",
+)  # fmt: skip
 
 
 @pytest.fixture(scope="module")
-def store(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, object]]:
-    out = tmp_path_factory.mktemp("bench-store") / "store.db"
-    result = build(
-        out,
-        "--customers", str(CUSTOMERS),
+def retail_store() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("retail_store", SCRIPT)
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    # Dataclasses look their module up in sys.modules while the script is executed.
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def build(retail_store: ModuleType, *args: str) -> int:
+    main = retail_store.main
+    return int(main(["--customers", str(CUSTOMERS), "--seed", "3", *args]))
+
+
+def counts(engine: Engine) -> dict[str, int]:
+    with engine.connect() as connection:
+        return {
+            table: connection.execute(text(f"SELECT count(*) FROM {table}")).scalar_one()
+            for table in TABLES
+        }
+
+
+def test_the_store_holds_what_was_asked_for_and_patron_reads_it(
+    retail_store: ModuleType, database_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code = build(
+        retail_store,
+        "--database-url", database_url,
         "--orders-per-customer", str(ORDERS_PER_CUSTOMER),
-        "--seed", "3",
     )  # fmt: skip
-    assert result.returncode == 0, result.stderr
-    return out, json.loads(result.stdout)
+
+    assert code == 0
+    summary = json.loads(capsys.readouterr().out)
+    engine = make_engine(database_url, pool_size=1)
+    try:
+        rows = counts(engine)
+        with engine.connect() as connection:
+            roots = connection.execute(
+                text("SELECT count(*) FROM profiles WHERE id = canonical_id")
+            ).scalar_one()
+            merged = connection.execute(
+                text("SELECT count(*) FROM profiles WHERE merged_into_id = canonical_id")
+            ).scalar_one()
+            unbalanced = connection.execute(
+                text(
+                    """
+                    SELECT count(*) FROM orders AS o
+                    JOIN (SELECT order_pk, sum(total_minor) AS lines
+                          FROM order_lines GROUP BY order_pk) AS l ON l.order_pk = o.id
+                    WHERE o.total_minor != l.lines - o.discount_minor
+                    """
+                )
+            ).scalar_one()
+            bad_lines = connection.execute(
+                text(
+                    "SELECT count(*) FROM order_lines"
+                    " WHERE total_minor != quantity * unit_price_minor - discount_minor"
+                )
+            ).scalar_one()
+    finally:
+        engine.dispose()
+    stats = CliRunner().invoke(
+        app,
+        ["stats", "--json"],
+        env={
+            "PATRON_DATABASE_URL": database_url,
+            "PATRON_ENVIRONMENT": "test",
+            "PATRON_SECRET_KEY": TEST_SECRET,
+        },
+    )
+    with open_store(database_url) as analytics:
+        orders = analytics.connection.sql(
+            """
+            SELECT count(*), count(o.customer_id), count(op.order_pk),
+                   count(DISTINCT o.customer_id), count(DISTINCT o.channel)
+            FROM orders_v AS o
+            LEFT JOIN store.order_profiles AS op ON op.order_pk = o.order_pk
+            """
+        ).fetchone()
+        unnamed = analytics.connection.sql(
+            "SELECT count(*) FROM order_lines_v WHERE product_name IS NULL"
+        ).fetchone()
+
+    assert summary["rows"] == rows
+    assert rows["sources"] == 5
+    assert roots == CUSTOMERS
+    assert merged == rows["merges"] > 0
+    assert rows["profiles"] == CUSTOMERS + merged
+    assert rows["orders"] > 0.8 * CUSTOMERS * ORDERS_PER_CUSTOMER
+    assert rows["orders"] < 1.2 * CUSTOMERS * ORDERS_PER_CUSTOMER
+    assert rows["orders"] <= rows["order_lines"] <= 4 * rows["orders"]
+    assert rows["events"] == rows["event_profiles"] > 0
+    assert rows["carts"] > 0
+    assert unbalanced == 0
+    assert bad_lines == 0
+    assert stats.exit_code == 0, stats.stderr
+    patron_counts = json.loads(stats.stdout)
+    assert patron_counts["orders"] == rows["orders"]
+    assert patron_counts["customers"] == CUSTOMERS
+    assert patron_counts["profile_nodes"] == rows["profiles"]
+    assert orders is not None
+    total, with_customer, identified, customers, channels = orders
+    assert total == rows["orders"]
+    # Every identified order has its customer (the root, even for an order resolved to a
+    # merged node); anonymous receipts have none.
+    assert with_customer == identified == rows["order_profiles"] < total
+    assert customers <= CUSTOMERS
+    assert channels == 3
+    assert unnamed == (0,)
 
 
-def test_the_store_holds_the_customers_and_about_the_orders_asked_for(
-    store: tuple[Path, dict[str, object]],
+def empty_store(sqlite_template: Path, path: Path) -> Path:
+    shutil.copyfile(sqlite_template, path)
+    return path
+
+
+def test_a_sqlite_store_passes_its_checks_and_is_handed_over_in_wal_mode(
+    retail_store: ModuleType,
+    sqlite_template: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
-    path, summary = store
-    with sqlite3.connect(path) as connection:
-        counts = {
-            table: connection.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
-            for table in ("sources", "profiles", "orders", "order_lines", "order_profiles",
-                          "events", "event_profiles", "carts", "merges")
-        }  # fmt: skip
-        roots = connection.execute("SELECT count(*) FROM profiles WHERE id = canonical_id")
-        canonical = roots.fetchone()[0]
-        merged = connection.execute(
-            "SELECT count(*) FROM profiles WHERE merged_into_id = canonical_id"
-        ).fetchone()[0]
+    path = empty_store(sqlite_template, tmp_path / "store.db")
 
-    rows = summary["rows"]
-    assert isinstance(rows, dict)
-    assert {table: rows[table] for table in counts} == counts
-    assert counts["sources"] == 5
-    assert canonical == CUSTOMERS
-    assert merged == counts["merges"] > 0
-    assert counts["profiles"] == CUSTOMERS + merged
-    assert counts["orders"] > 0.8 * CUSTOMERS * ORDERS_PER_CUSTOMER
-    assert counts["orders"] < 1.2 * CUSTOMERS * ORDERS_PER_CUSTOMER
-    assert counts["orders"] <= counts["order_lines"] <= 4 * counts["orders"]
-    assert 0 < counts["order_profiles"] < counts["orders"]
-    assert counts["events"] == counts["event_profiles"] > 0
-    assert counts["carts"] > 0
+    first = build(retail_store, "--out", str(path))
+    again = build(retail_store, "--out", str(path))
 
-
-def test_every_constraint_holds_and_the_file_is_handed_over_in_wal_mode(
-    store: tuple[Path, dict[str, object]],
-) -> None:
-    path, _ = store
+    assert first == 0
+    assert again == 2
+    assert "already holds data" in capsys.readouterr().err
     with sqlite3.connect(path) as connection:
         foreign_keys = connection.execute("PRAGMA foreign_key_check").fetchall()
         integrity = connection.execute("PRAGMA integrity_check").fetchall()
@@ -83,75 +167,32 @@ def test_every_constraint_holds_and_the_file_is_handed_over_in_wal_mode(
             row[0]
             for row in connection.execute("SELECT name FROM sqlite_master WHERE type = 'index'")
         }
-        broken_totals = connection.execute(
-            """
-            SELECT count(*) FROM orders AS o
-            JOIN (SELECT order_pk, sum(total_minor) AS lines FROM order_lines GROUP BY order_pk)
-              AS l ON l.order_pk = o.id
-            WHERE o.total_minor != l.lines - o.discount_minor
-            """
-        ).fetchone()[0]
-        broken_lines = connection.execute(
-            "SELECT count(*) FROM order_lines"
-            " WHERE total_minor != quantity * unit_price_minor - discount_minor"
-        ).fetchone()[0]
-
     assert foreign_keys == []
     assert integrity == [("ok",)]
     assert journal == "wal"
     assert {"ix_orders_ordered_at", "ix_order_lines_sku", "ix_profiles_canonical_id"} <= indexes
-    assert broken_totals == 0
-    assert broken_lines == 0
 
 
-def test_patron_reads_the_store_through_the_identity_graph(
-    store: tuple[Path, dict[str, object]],
+def test_the_same_seed_gives_the_same_store(
+    retail_store: ModuleType,
+    sqlite_template: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
-    path, summary = store
-    url = f"sqlite:///{path}"
+    paths = [empty_store(sqlite_template, tmp_path / name) for name in ("a.db", "b.db")]
 
-    stats = subprocess.run(
-        [sys.executable, "-m", "patron", "stats", "--json"],
-        capture_output=True,
-        text=True,
-        env={**os.environ, "PATRON_DATABASE_URL": url, "PATRON_SECRET_KEY": TEST_SECRET},
-        check=False,
-        timeout=60,
-    )
-    with open_store(url) as analytics:
-        orders = analytics.connection.sql(
-            """
-            SELECT count(*), count(o.customer_id), count(op.order_pk),
-                   count(DISTINCT o.customer_id), count(DISTINCT o.channel)
-            FROM orders_v AS o LEFT JOIN store.order_profiles AS op ON op.order_pk = o.order_pk
-            """
-        ).fetchone()
-        unnamed_lines = analytics.connection.sql(
-            "SELECT count(*) FROM order_lines_v WHERE product_name IS NULL"
-        ).fetchone()
+    for path in paths:
+        assert build(retail_store, "--out", str(path), "--no-check") == 0
+    capsys.readouterr()
 
-    assert stats.returncode == 0, stats.stderr
-    counts = json.loads(stats.stdout)
-    rows = summary["rows"]
-    assert counts["orders"] == rows["orders"]  # type: ignore[index]
-    assert counts["customers"] == CUSTOMERS
-    assert counts["profile_nodes"] == rows["profiles"]  # type: ignore[index]
-    assert orders is not None
-    total, with_customer, identified, customers, channels = orders
-    assert total == rows["orders"]  # type: ignore[index]
-    # Every identified order has its customer (the root, even when the order sits on a
-    # merged node); anonymous receipts have none.
-    assert with_customer == identified < total
-    assert customers <= CUSTOMERS
-    assert channels == 3
-    assert unnamed_lines == (0,)
-
-
-def test_an_existing_target_is_refused(tmp_path: Path) -> None:
-    out = tmp_path / "store.db"
-    out.write_bytes(b"")
-
-    result = build(out, "--customers", "10")
-
-    assert result.returncode == 2
-    assert "exists" in result.stderr
+    dumps = []
+    for path in paths:
+        with sqlite3.connect(path) as connection:
+            dumps.append(
+                connection.execute(
+                    "SELECT group_concat(order_id || total_minor || ordered_at, ',')"
+                    " FROM (SELECT * FROM orders ORDER BY id)"
+                ).fetchone()
+            )
+    assert dumps[0] == dumps[1]
+    assert dumps[0][0]
