@@ -148,6 +148,20 @@ _LINK_AND_REPOINT = (
         updated_at=bindparam("now"),
     )
 )
+# The same for many merges at once: the loser's tree goes to the customer's final root, which
+# is the winner itself unless the winner lost a later merge of the same batch.
+_LINK_AND_REPOINT_MANY = (
+    update(_PROFILES)
+    .where(_PROFILES.c.canonical_id == bindparam("loser"))
+    .values(
+        canonical_id=bindparam("winner_root"),
+        merged_into_id=case(
+            (_PROFILES.c.id == bindparam("loser"), bindparam("winner")),
+            else_=_PROFILES.c.merged_into_id,
+        ),
+        updated_at=bindparam("now"),
+    )
+)
 _RECORD_MERGE = (
     insert(_MERGES)
     .values(
@@ -236,16 +250,6 @@ _BLOCKS_BY_ROOT = select(_node_a.c.canonical_id, _node_b.c.canonical_id).select_
     _BLOCKS.join(_node_a, _node_a.c.id == _BLOCKS.c.profile_a_id).join(
         _node_b, _node_b.c.id == _BLOCKS.c.profile_b_id
     )
-)
-_LINK_LOSER = (
-    update(_PROFILES)
-    .where(_PROFILES.c.id == bindparam("loser"))
-    .values(merged_into_id=bindparam("winner"))
-)
-_REPOINT_TREE = (
-    update(_PROFILES)
-    .where(_PROFILES.c.canonical_id == bindparam("old_root"))
-    .values(canonical_id=bindparam("new_root"), updated_at=bindparam("now"))
 )
 
 
@@ -370,15 +374,15 @@ def merge_pairs(
         merge_ids.extend(connection.execute(insert_merges, chunk).scalars())
     for (position, winner, loser), merge_id in zip(merged, merge_ids, strict=True):
         outcomes[position] = MergeOutcome("merged", merge_id, winner, loser)
-    # Each loser root is linked under the root that won it; every node of a loser's tree
-    # (the root included) then resolves to the customer's final root.
-    for chunk in _chunks([{"loser": loser, "winner": winner} for _, winner, loser in merged]):
-        connection.execute(_LINK_LOSER, chunk)
+    # Each loser root is linked under the root that won it, and every node of its tree (the
+    # root included) re-pointed at the customer's final root: the per-pair statement, with
+    # the final root for the winner, run for all losers at once.
     repoint = [
-        {"old_root": loser, "new_root": customers.find(loser), "now": now} for _, _, loser in merged
+        {"loser": loser, "winner": winner, "winner_root": customers.find(loser), "now": now}
+        for _, winner, loser in merged
     ]
     for chunk in _chunks(repoint):
-        connection.execute(_REPOINT_TREE, chunk)
+        connection.execute(_LINK_AND_REPOINT_MANY, chunk)
     return outcomes
 
 

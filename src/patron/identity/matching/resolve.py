@@ -14,7 +14,7 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from sqlalchemy import insert, select
 
@@ -27,6 +27,7 @@ from patron.identity.rules import current_rules
 from patron.storage import utcnow
 
 if TYPE_CHECKING:
+    from sqlalchemy import Table
     from sqlalchemy.orm import Session
 
 
@@ -304,8 +305,14 @@ def _act(session: Session, predictions: Any, model: StoredModel, upper: float) -
         return tally
     from patron.identity.matching.model import level_labels  # noqa: PLC0415
 
-    rows = predictions.take(candidates).to_pylist()
     labels = level_labels(model.model)
+    # Only the columns a decision and its reason read: the compared values and Splink's
+    # intermediate columns would cost a Python object each.
+    wanted = ["unique_id_l", "unique_id_r", "match_probability", "match_weight"] + [
+        f"{prefix}_{name}" for name in labels for prefix in ("gamma", "bf", "bf_tf_adj")
+    ]
+    present = [name for name in wanted if name in predictions.column_names]
+    rows = predictions.select(present).take(candidates).to_pylist()
     now = utcnow()
     pairs: list[dict[str, Any]] = []
     to_merge: list[PairToMerge] = []
@@ -360,6 +367,7 @@ def _act(session: Session, predictions: Any, model: StoredModel, upper: float) -
             tally["queued"] += 1
         decided_now.append(pair)
     # One multi-row insert per batch: every row carries the same keys.
+    table = cast("Table", MatchPair.__table__)
     for start in range(0, len(decided_now), _INSERT_BATCH):
-        session.execute(insert(MatchPair), decided_now[start : start + _INSERT_BATCH])
+        session.connection().execute(insert(table), decided_now[start : start + _INSERT_BATCH])
     return tally
