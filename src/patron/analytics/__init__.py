@@ -31,11 +31,19 @@ from patron.analytics.request import (
     local_today,
     parse_request,
 )
-from patron.analytics.store import AnalyticsStore, AnalyticsStoreError, open_store
+from patron.analytics.snapshot import SnapshotInfo, refresh_snapshot
+from patron.analytics.store import (
+    SNAPSHOT_MAX_AGE,
+    AnalyticsStore,
+    AnalyticsStoreError,
+    open_store,
+    snapshot_path,
+)
 
 __all__ = [
     "MEDIA_TYPES",
     "SALES_CHANNELS",
+    "SNAPSHOT_MAX_AGE",
     "AnalyticsStore",
     "AnalyticsStoreError",
     "Cell",
@@ -54,6 +62,7 @@ __all__ = [
     "ReportRequest",
     "ReportRequestError",
     "Series",
+    "SnapshotInfo",
     "Table",
     "Unit",
     "UnknownReportError",
@@ -61,5 +70,7 @@ __all__ = [
     "local_today",
     "open_store",
     "parse_request",
+    "refresh_snapshot",
     "render_report",
+    "snapshot_path",
 ]

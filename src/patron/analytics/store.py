@@ -15,7 +15,9 @@ load.
 from __future__ import annotations
 
 import importlib
+import re
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Self
 
@@ -78,8 +80,37 @@ _VIEWS = {
 }
 
 
+# The views every report reads, in the order they are built (later ones use earlier ones).
+VIEW_NAMES = tuple(_VIEWS)
+# A snapshot younger than this is read instead of the live store when none is asked for.
+SNAPSHOT_MAX_AGE = timedelta(hours=1)
+SNAPSHOT_INFO = "snapshot_info"
+
+
 class AnalyticsStoreError(RuntimeError):
     """The store could not be opened for analysis (unsupported URL, missing extension)."""
+
+
+def snapshot_path(database_url: str) -> Path:
+    """Where the analytics snapshot of a store lives: next to a SQLite file, under
+    ``var/analytics/`` for a PostgreSQL database."""
+    url = make_url(normalise_url(database_url))
+    if url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:":
+        return Path(f"{url.database}.analytics.duckdb")
+    name = re.sub(r"[^A-Za-z0-9_.-]+", "_", f"{url.host}_{url.port or 5432}_{url.database}")
+    return Path("var") / "analytics" / f"{name}.duckdb"
+
+
+def snapshot_taken_at(path: Path) -> datetime | None:
+    """When the snapshot at ``path`` was taken (UTC), or None if there is none readable."""
+    if not path.is_file():
+        return None
+    try:
+        with duckdb.connect(str(path), read_only=True) as connection:
+            row = connection.execute(f"SELECT taken_at FROM {SNAPSHOT_INFO}").fetchone()  # noqa: S608 - a constant name
+    except duckdb.Error:
+        return None
+    return row[0].replace(tzinfo=UTC) if row else None
 
 
 @dataclass(frozen=True)
@@ -151,9 +182,28 @@ class AnalyticsStore:
     store per thread: DuckDB connections are not shared between threads.
     """
 
-    def __init__(self, database_url: str, *, threads: int | None = None) -> None:
+    def __init__(
+        self,
+        database_url: str,
+        *,
+        threads: int | None = None,
+        snapshot: bool | None = None,
+        snapshot_max_age: timedelta = SNAPSHOT_MAX_AGE,
+    ) -> None:
         scanner, target = _attach_target(database_url)
         self.database_url = database_url
+        # When the data read is a snapshot, the time it was taken; None for the live store.
+        self.data_as_of: datetime | None = None
+        path = snapshot_path(database_url)
+        if snapshot is not False:
+            taken_at = snapshot_taken_at(path)
+            if taken_at is None and snapshot:
+                msg = f"there is no analytics snapshot at {path}: run patron analytics refresh"
+                raise AnalyticsStoreError(msg)
+            if taken_at is not None and (
+                snapshot or datetime.now(UTC) - taken_at <= snapshot_max_age
+            ):
+                self.data_as_of = taken_at
         extension = _extension_path(scanner)
         self.connection = duckdb.connect(
             config={
@@ -166,6 +216,14 @@ class AnalyticsStore:
             if threads is not None:
                 self.connection.execute(f"SET threads = {int(threads)}")
             self.connection.execute("SET TimeZone = 'UTC'")
+            if self.data_as_of is not None:
+                # The snapshot holds the views' rows as tables of the same names.
+                self.connection.execute(f"ATTACH {_quote(str(path))} AS snapshot (READ_ONLY)")
+                for name in VIEW_NAMES:
+                    self.connection.execute(
+                        f"CREATE VIEW {name} AS SELECT * FROM snapshot.{name}"  # noqa: S608 - constant names
+                    )
+                return
             self.connection.execute(f"LOAD {_quote(str(extension))}")
             self.connection.execute(
                 f"ATTACH {_quote(target)} AS {STORE} (TYPE {scanner.attach_type}, READ_ONLY)"
@@ -192,10 +250,23 @@ class AnalyticsStore:
         self.close()
 
 
-def open_store(database_url: str, *, threads: int | None = None) -> AnalyticsStore:
+def open_store(
+    database_url: str,
+    *,
+    threads: int | None = None,
+    snapshot: bool | None = None,
+    snapshot_max_age: timedelta = SNAPSHOT_MAX_AGE,
+) -> AnalyticsStore:
     """Open the store at ``database_url`` (SQLite file or PostgreSQL) for analysis.
 
+    ``snapshot`` True reads the analytics snapshot (``refresh_snapshot``), False the live
+    store; None reads the snapshot when there is one younger than ``snapshot_max_age`` and
+    the live store otherwise. ``data_as_of`` says which: the snapshot's time, or None.
+
     Raises ``AnalyticsStoreError`` for an in-memory or unsupported database, a missing or
-    mismatched scanner extension, or a store that cannot be attached.
+    mismatched scanner extension, a store that cannot be attached, or a snapshot asked for
+    that does not exist.
     """
-    return AnalyticsStore(database_url, threads=threads)
+    return AnalyticsStore(
+        database_url, threads=threads, snapshot=snapshot, snapshot_max_age=snapshot_max_age
+    )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from patron.cli import (
+    analytics,
     db,
     demo,
     events,
@@ -33,6 +34,7 @@ app.add_typer(events.app, name="events")
 app.add_typer(review.app, name="review")
 app.add_typer(profiles.app, name="profiles")
 app.add_typer(identity.app, name="identity")
+app.add_typer(analytics.app, name="analytics")
 app.command()(serve.serve)
 app.command()(serve.worker)
 app.command()(stats.stats)

@@ -2,7 +2,7 @@
 through the ORM and the identity graph."""
 
 from collections import defaultdict
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -233,3 +233,46 @@ def test_every_report_renders_in_every_format(
             assert content.decode().count("\n# ") == len(report.tables) - 1
         else:
             assert report.tables[0].title.encode() in content
+
+
+def test_a_snapshot_answers_like_the_live_store_and_says_when_it_was_taken(
+    store_url: str, sessions: sessionmaker[Session], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    # A PostgreSQL store's snapshot goes under var/ of the working directory.
+    monkeypatch.chdir(tmp_path)
+    request = analytics.parse_request(**Q1)
+    live = run(store_url, "omnichannel", **Q1)
+
+    taken = analytics.refresh_snapshot(store_url)
+
+    assert taken.rows["orders_v"] == len(ORDERS)
+    with analytics.open_store(store_url) as store:
+        from_snapshot = analytics.builtin_reports().get("omnichannel").run(store, request)
+    assert from_snapshot.tables == live.tables
+    assert from_snapshot.data_as_of == taken.taken_at
+    assert live.data_as_of is None
+    # a merge after the snapshot shows in the live store, not in the snapshot
+    customers = customer_of_orders(sessions)
+    bob, cat = customers["r2"], customers["e1"]
+    assert bob is not None
+    assert cat is not None
+    with sessions() as session, session.begin():
+        identity.merge_profiles(
+            session, bob, cat, method=identity.MergeMethod.MANUAL, reason={"rule": "test"}
+        )
+    with analytics.open_store(store_url, snapshot=True) as store:
+        stale = analytics.builtin_reports().get("overview").run(store, request)
+    with analytics.open_store(store_url, snapshot_max_age=timedelta(0)) as store:
+        fresh = analytics.builtin_reports().get("overview").run(store, request)
+    assert fresh.data_as_of is None
+    stale_count = stale.table("summary").records()[0]["active_customers"]
+    assert fresh.table("summary").records()[0]["active_customers"] == stale_count - 1
+
+
+def test_a_snapshot_asked_for_but_never_taken_is_a_clear_error(
+    store_url: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.chdir(tmp_path)
+
+    with pytest.raises(analytics.AnalyticsStoreError, match="patron analytics refresh"):
+        analytics.open_store(store_url, snapshot=True)

@@ -107,6 +107,7 @@ def affinity(store: AnalyticsStore, request: ReportRequest) -> Report:
         NAME,
         TITLE,
         request,
+        data_as_of=store.data_as_of,
         tables=[
             department_table,
             _pair_table("category_baskets", "Categories in the same order", "Category", categories),

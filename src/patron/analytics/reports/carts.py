@@ -156,6 +156,7 @@ def abandoned_carts(store: AnalyticsStore, request: ReportRequest) -> Report:
         NAME,
         TITLE,
         request,
+        data_as_of=store.data_as_of,
         tables=[by_channel, trend],
         charts=[chart],
         notes=[

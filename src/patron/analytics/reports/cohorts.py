@@ -145,6 +145,7 @@ def cohorts(store: AnalyticsStore, request: ReportRequest) -> Report:
         NAME,
         TITLE,
         request,
+        data_as_of=store.data_as_of,
         tables=[
             Table("triangle", "Retention by first-purchase month", columns, tuple(triangle)),
             channel_table,

@@ -249,6 +249,7 @@ def omnichannel(store: AnalyticsStore, request: ReportRequest) -> Report:
         NAME,
         TITLE,
         request,
+        data_as_of=store.data_as_of,
         tables=[side_by_side, _mixes(store, request, currency.code), migration],
         charts=[value_chart, migration_chart],
         notes=[

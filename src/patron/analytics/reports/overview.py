@@ -272,6 +272,7 @@ def overview(store: AnalyticsStore, request: ReportRequest) -> Report:
         NAME,
         TITLE,
         request,
+        data_as_of=store.data_as_of,
         tables=[
             *_summary(request, current, previous, currency.code),
             _breakdown_table(

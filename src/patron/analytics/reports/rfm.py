@@ -202,6 +202,7 @@ def rfm(store: AnalyticsStore, request: ReportRequest) -> Report:
         NAME,
         TITLE,
         request,
+        data_as_of=store.data_as_of,
         tables=[segments, grid, scores],
         charts=[chart],
         notes=[
