@@ -13,7 +13,11 @@ has it), with the over-merged customers (records of several people) listed.
 
 Records that appear in no export line (a web ``userId`` is known from events, not from a
 customer file) are found through their identifier in the graph; a truth record found nowhere
-counts as a customer of its own and is reported as missing.
+counts as a customer of its own and is reported as missing. The world's truth also lists app
+accounts that no file and no event ever delivered (an account opened before the history and
+never used in it): no resolver can link those, so each stage is scored twice, over every truth
+record and over the records some source delivered (a customer file row, an order's customer,
+an event's ``userId``).
 """
 
 from __future__ import annotations
@@ -37,7 +41,7 @@ from sqlalchemy import select
 
 from benchdb import create_throwaway
 from patron.identity.models import Identifier, Profile
-from patron.ingest.models import Source
+from patron.ingest.models import Event, Source, SourceRecord
 from patron.settings import Environment, Settings
 from patron.storage import make_engine, make_session_factory
 from patron.worker.loop import run_once
@@ -78,6 +82,9 @@ class Quality:
     over_merged: list[list[dict[str, str]]] = field(default_factory=list)
     over_merged_customers: int = 0
     missing: int = 0
+    # The same scores over the truth records some source delivered.
+    delivered: Counts = field(default_factory=Counts)
+    delivered_records: int = 0
 
     def as_json(self) -> dict[str, object]:
         return {
@@ -87,6 +94,7 @@ class Quality:
             "over_merged_customers": self.over_merged_customers,
             "over_merged_examples": self.over_merged,
             "missing_records": self.missing,
+            "delivered": {"records": self.delivered_records, **self.delivered.as_json()},
         }
 
 
@@ -119,6 +127,27 @@ def _read_truth(world: Path) -> tuple[dict[Record, str], dict[Record, set[str]]]
     return person, mess
 
 
+def _delivered(database_url: str) -> set[Record]:
+    """Every (source, id) a source delivered: customer records and events' userIds."""
+    engine = make_engine(database_url)
+    try:
+        with make_session_factory(engine)() as session:
+            records = session.execute(
+                select(Source.name, SourceRecord.record_id).join(
+                    SourceRecord, SourceRecord.source_id == Source.id
+                )
+            ).all()
+            users = session.execute(
+                select(Source.name, Event.user_id)
+                .join(Event, Event.source_id == Source.id)
+                .where(Event.user_id.is_not(None))
+                .distinct()
+            ).all()
+    finally:
+        engine.dispose()
+    return {(source, value) for source, value in (*records, *users) if value is not None}
+
+
 def _customers_of(database_url: str, export: Path, wanted: set[Record]) -> dict[Record, int]:
     customer: dict[Record, int] = {}
     with export.open() as handle:
@@ -149,8 +178,24 @@ def score(
     person: dict[Record, str],
     mess: dict[Record, set[str]],
     customer: dict[Record, int],
+    delivered: set[Record],
     *,
     examples: int = 15,
+) -> Quality:
+    """Pairwise scores over every truth record, and the overall ones over delivered records."""
+    quality = _score(person, mess, customer, examples=examples)
+    known = {record: who for record, who in person.items() if record in delivered}
+    quality.delivered = _score(known, mess, customer, examples=0).overall
+    quality.delivered_records = len(known)
+    return quality
+
+
+def _score(
+    person: dict[Record, str],
+    mess: dict[Record, set[str]],
+    customer: dict[Record, int],
+    *,
+    examples: int,
 ) -> Quality:
     quality = Quality()
     next_own = -1
@@ -212,6 +257,13 @@ def _print(title: str, quality: Quality) -> None:
         f"{overall.true:,} true pairs); {quality.over_merged_customers} over-merged customers; "
         f"{quality.missing} truth records not found"
     )
+    delivered = quality.delivered
+    print(
+        f"over the {quality.delivered_records:,} truth records some source delivered: "
+        f"precision {delivered.precision:.4f}, recall {delivered.recall:.4f} "
+        f"({delivered.correct:,} of {delivered.predicted:,} predicted pairs correct, "
+        f"{delivered.true:,} true pairs)"
+    )
     print("\n| sources | true pairs | precision | recall |\n|---|---:|---:|---:|")
     for name, counts in sorted(quality.by_sources.items()):
         print(f"| {name} | {counts.true:,} | {counts.precision:.4f} | {counts.recall:.4f} |")
@@ -269,15 +321,21 @@ def main() -> None:
                 engine.dispose()
             resolved = time.perf_counter()
             person, mess = _read_truth(world)
+            delivered = _delivered(database_url)
             deterministic_export = workdir / "deterministic.jsonl"
             _patron(database_url, "profiles", "export", "--out", str(deterministic_export))
             deterministic = score(
-                person, mess, _customers_of(database_url, deterministic_export, set(person))
+                person,
+                mess,
+                _customers_of(database_url, deterministic_export, set(person)),
+                delivered,
             )
             summary = json.loads(_patron(database_url, "resolve", "--json").stdout)
             final_export = workdir / "customers.jsonl"
             _patron(database_url, "profiles", "export", "--out", str(final_export))
-            final = score(person, mess, _customers_of(database_url, final_export, set(person)))
+            final = score(
+                person, mess, _customers_of(database_url, final_export, set(person)), delivered
+            )
         finally:
             if args.keep is None:
                 drop()
