@@ -38,9 +38,9 @@ import sqlite3
 import sys
 import time
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -164,7 +164,7 @@ VOUCHER_SHARE = 0.08
 
 
 class StoreBuildError(RuntimeError):
-    """The store cannot be built (bad arguments, a target that exists, a failed check)."""
+    """The store cannot be built (bad arguments, a store that holds data, a failed check)."""
 
 
 # --- the calendar -------------------------------------------------------------------------
@@ -200,7 +200,7 @@ class Calendar:
         )
 
 
-def _black_friday(year: int) -> Any:
+def _black_friday(year: int) -> date:
     first = datetime(year, 11, 1, tzinfo=UTC).date()
     first_friday = first + timedelta(days=(4 - first.weekday()) % 7)
     return first_friday + timedelta(weeks=3)
