@@ -11,6 +11,7 @@ from patron.cli import (
     events,
     identity,
     imports,
+    predict,
     profiles,
     report,
     resolve,
@@ -40,6 +41,8 @@ app.command()(serve.worker)
 app.command()(stats.stats)
 app.command()(demo.demo)
 app.command()(resolve.resolve)
+app.command("predict")(predict.predict_command)
+app.add_typer(predict.models_app, name="models")
 app.command()(report.report)
 
 

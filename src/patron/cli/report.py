@@ -7,14 +7,14 @@ from pathlib import Path  # noqa: TC003 - Typer reads the annotations at run tim
 
 import typer
 
-from patron import analytics
+from patron import analytics, predict
 from patron.cli.context import load_settings
 
 
 def report_registry() -> analytics.ReportRegistry:
     """The reports this command serves: the analytics package's, plus those of the packages
     above it (they are added here, the composition root, with ``including``)."""
-    return analytics.builtin_reports()
+    return analytics.builtin_reports().including(predict.MODEL_QUALITY_REPORT)
 
 
 def _list_reports(registry: analytics.ReportRegistry) -> None:

@@ -14,6 +14,13 @@ from patron.predict.clv import (
     score_clv,
 )
 from patron.predict.inputs import PredictionDataError
+from patron.predict.quality import (
+    MODEL_QUALITY_REPORT,
+    BackTest,
+    Metric,
+    ModelQualityError,
+    back_test,
+)
 from patron.predict.records import (
     PredictionNotFoundError,
     PredictionSummary,
@@ -31,17 +38,22 @@ from patron.predict.run import (
     PredictionOptions,
     PredictionRun,
     compute_predictions,
+    resolve_as_of,
 )
 
 __all__ = [
     "CHURN_BANDS",
     "MODEL_NAMES",
+    "MODEL_QUALITY_REPORT",
+    "BackTest",
     "BgNbdParameters",
     "ClvError",
     "ClvModel",
     "ClvScores",
     "FittedModel",
     "GammaGammaParameters",
+    "Metric",
+    "ModelQualityError",
     "PredictionDataError",
     "PredictionNotFoundError",
     "PredictionOptions",
@@ -49,10 +61,12 @@ __all__ = [
     "PredictionSummary",
     "StoredModel",
     "StoredPredictions",
+    "back_test",
     "churn_band",
     "compute_predictions",
     "customer_predictions",
     "fit_clv",
+    "resolve_as_of",
     "rfm_summary",
     "run_predictions",
     "score_clv",

@@ -43,6 +43,10 @@ MIN_REPEAT_CUSTOMERS = 20
 # Gamma-Gamma is fitted on customers with repeat purchases only; below this count the spend
 # model falls back to the mean spend per purchase (stated in the diagnostics).
 MIN_SPEND_CUSTOMERS = 20
+# When the unpenalised likelihood has no interior maximum (typically: no heterogeneity in
+# drop-out, so a and b run off to infinity together), the fit is retried with these L2
+# penalties on the parameters, smallest first; the diagnostics name the one used.
+RETRY_PENALIZERS = (0.001, 0.01, 0.1)
 DEFAULT_MONTHLY_DISCOUNT_RATE = 0.01
 CLV_MONTHS = 12
 
@@ -184,17 +188,26 @@ def _fit_bgnbd(summary: pd.DataFrame, penalizer: float) -> tuple[BgNbdParameters
     grouped = (
         summary.groupby(["frequency", "recency", "T"], sort=False).size().reset_index(name="weight")
     )
-    fitter = BetaGeoFitter(penalizer_coef=penalizer)
-    log = io.StringIO()
-    try:
-        # lifetimes prints the optimiser's state when it fails; keep it for the error.
-        with contextlib.redirect_stdout(log):
-            fitter.fit(
-                grouped["frequency"], grouped["recency"], grouped["T"], weights=grouped["weight"]
-            )
-    except _FIT_ERRORS as error:
-        msg = f"the BG/NBD fit did not converge ({type(error).__name__}): {log.getvalue()[:500]}"
-        raise ClvError(msg) from error
+    fitter, used, failures = None, penalizer, []
+    for used in (penalizer, *RETRY_PENALIZERS):
+        candidate = BetaGeoFitter(penalizer_coef=used)
+        try:
+            # lifetimes prints the optimiser's state when it fails; keep it out of the output.
+            with contextlib.redirect_stdout(io.StringIO()):
+                candidate.fit(
+                    grouped["frequency"],
+                    grouped["recency"],
+                    grouped["T"],
+                    weights=grouped["weight"],
+                )
+        except _FIT_ERRORS as error:
+            failures.append(f"penalizer {used}: {type(error).__name__}")
+            continue
+        fitter = candidate
+        break
+    if fitter is None:
+        msg = f"the BG/NBD fit did not converge ({'; '.join(failures)})"
+        raise ClvError(msg)
     params = {name: float(fitter.params_[name]) for name in ("r", "alpha", "a", "b")}
     if not all(math.isfinite(value) and value > 0 for value in params.values()):
         msg = f"the BG/NBD fit ended on parameters that are not finite and positive: {params}"
@@ -206,6 +219,8 @@ def _fit_bgnbd(summary: pd.DataFrame, penalizer: float) -> tuple[BgNbdParameters
         "repeat_purchases": int(summary["frequency"].sum()),
         "expected_repeat_purchases": round(float(np.sum(expected)), 2),
         "distinct_histories": len(grouped),
+        "penalizer": used,
+        "failed_attempts": failures,
         "standard_errors": {
             name: _finite(value) for name, value in fitter.standard_errors_.items()
         },

@@ -40,7 +40,7 @@ class Preference:
     population: np.ndarray
     strength: float
     customer_ids: np.ndarray
-    observations: np.ndarray  # per customer: how many observations (before smoothing)
+    observations: np.ndarray  # per customer: how many observations
     posterior: np.ndarray  # (customers, options)
     # Options on a circle (hours): the best is the centre of the likeliest ``window`` of them.
     window: int = 1
@@ -49,14 +49,14 @@ class Preference:
         """Each customer's best option (its index in ``options``)."""
         if self.window == 1:
             return np.asarray(self.posterior.argmax(axis=1))
-        return np.asarray(circular_window_sum(self.posterior, self.window).argmax(axis=1))
+        return np.asarray(_window_scores(self.posterior, self.window).argmax(axis=1))
 
     def population_best(self) -> int:
         """The best option for the population as a whole (the naive, fixed choice)."""
         population = self.population[np.newaxis, :]
         if self.window == 1:
             return int(population.argmax())
-        return int(circular_window_sum(population, self.window).argmax())
+        return int(_window_scores(population, self.window).argmax())
 
     def parameters(self) -> dict[str, Any]:
         return {
@@ -128,6 +128,12 @@ def fit_preference(
     strength = dirichlet_strength(counts, population)
     posterior = (counts + strength * population) / (observations[:, np.newaxis] + strength)
     return Preference(options, population, strength, customer_ids, observations, posterior, window)
+
+
+def _window_scores(values: np.ndarray, window: int) -> np.ndarray:
+    # Windows that tie (a single busy hour lies in three of them) go to the one centred on
+    # the busier hour.
+    return circular_window_sum(values, window) + values * 1e-6
 
 
 def circular_window_sum(values: np.ndarray, window: int) -> np.ndarray:

@@ -439,7 +439,20 @@ def _channels(split: _Split, metrics: list[Metric], charts: list[Chart]) -> None
 def model_quality(store: AnalyticsStore, request: ReportRequest) -> Report:
     """The model-quality report: ``request.period`` is the holdout (default: the last
     ``DEFAULT_HOLDOUT_DAYS`` days of data); the models are fitted on everything before it."""
-    result = back_test(store.connection, timezone=request.timezone, holdout=request.period)
+    try:
+        result = back_test(store.connection, timezone=request.timezone, holdout=request.period)
+    except (ModelQualityError, clv.ClvError) as error:
+        # Not a failure of the request: the data cannot carry a back-test (yet). Say why.
+        return Report(
+            name=NAME,
+            title=TITLE,
+            period=request.period,
+            comparison_period=None,
+            filters=request.filters,
+            tables=(),
+            notes=(f"The back-test could not run: {error}.",),
+            timezone=request.timezone,
+        )
     rows = tuple(
         (
             metric.model, metric.metric, metric.value, metric.baseline, metric.baseline_value,

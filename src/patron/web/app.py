@@ -14,7 +14,7 @@ from fastapi_offline import FastAPIOffline
 import patron
 from patron import ingest
 from patron.storage import make_engine, make_session_factory
-from patron.web import pages, profiles, reports, review, tracking
+from patron.web import pages, predictions, profiles, reports, review, tracking
 from patron.web.auth import require_admin
 
 if TYPE_CHECKING:
@@ -87,6 +87,7 @@ def create_app(settings: Settings) -> FastAPI:
         profiles.router,
         review.router,
         reports.router,
+        predictions.router,
     ):
         app.include_router(admin_router, dependencies=admin)
     app.add_middleware(tracking.TrackingCORSMiddleware)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Query, Request, Response
 
-from patron import analytics
+from patron import analytics, predict
 from patron.web.responses import error_response, json_response, services
 
 router = APIRouter(prefix="/api", tags=["reports"])
@@ -15,7 +15,7 @@ _FORMATS = tuple(f for f in analytics.ReportFormat if f is not analytics.ReportF
 def report_registry() -> analytics.ReportRegistry:
     """The reports this API serves: the analytics package's, plus those of the packages above
     it (they are added here, the composition root, with ``including``)."""
-    return analytics.builtin_reports()
+    return analytics.builtin_reports().including(predict.MODEL_QUALITY_REPORT)
 
 
 def _invalid(parameter: str, message: str) -> Response:

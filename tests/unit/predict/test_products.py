@@ -1,0 +1,77 @@
+"""Next best products from purchase co-occurrence, with reasons and a popularity fallback."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import numpy as np
+import pandas as pd
+
+from patron.predict.products import (
+    fit_next_products,
+    popularity_baseline,
+    purchase_history,
+    recommend,
+    recommendation_lists,
+)
+
+AS_OF = date(2026, 1, 1)
+OLD = date(2025, 1, 1)
+RECENT = date(2025, 12, 1)
+
+
+def bought(rows: list[tuple[int, str, str, int, date]]) -> pd.DataFrame:
+    frame = pd.DataFrame(rows, columns=["customer_id", "sku", "category", "days", "last_day"])
+    frame["product_name"] = "Product " + frame["sku"]
+    return frame
+
+
+def test_a_customer_is_offered_what_buyers_of_their_products_bought_with_a_reason() -> None:
+    # given tea bought with a teapot by four customers, and mugs popular on their own
+    rows = []
+    for customer in range(1, 5):
+        rows += [(customer, "TEA", "Food", 1, OLD), (customer, "POT", "Kitchen", 1, OLD)]
+    rows += [(customer, "MUG", "Kitchen", 1, RECENT) for customer in range(10, 20)]
+    rows += [(99, "TEA", "Food", 1, OLD)]
+    history_frame = bought(rows)
+    model = fit_next_products(history_frame, AS_OF)
+    ids = np.array([99])
+
+    recommendations = recommend(model, purchase_history(model, history_frame, ids, AS_OF), k=2)
+    lists = recommendation_lists(model, recommendations)
+
+    # then the teapot comes first, bought with tea by four customers; then the popular mug
+    assert [item["sku"] for item in lists[0]] == ["POT", "MUG"]
+    assert lists[0][0]["reason"] == "bought together with Product TEA by 4 customers"
+    assert lists[0][1]["reason"].startswith("popular: bought by 10 customers")
+
+
+def test_recent_purchases_are_not_offered_again_unless_bought_again_in_their_category() -> None:
+    # given a customer who just bought a coat and coffee; coffee is bought again and again
+    rows = [(customer, "COFFEE", "Food", 3, RECENT) for customer in range(1, 10)]
+    rows += [(customer, "COAT", "Coats", 1, OLD) for customer in range(1, 10)]
+    rows += [(50, "COAT", "Coats", 1, RECENT), (50, "COFFEE", "Food", 1, RECENT)]
+    frame = bought(rows)
+    model = fit_next_products(frame, AS_OF)
+    history = purchase_history(model, frame, np.array([50]), AS_OF)
+
+    offered = recommendation_lists(model, recommend(model, history, k=2))[0]
+    baseline = popularity_baseline(model, history, k=2)
+
+    # then coffee is offered again, the coat never
+    assert [item["sku"] for item in offered] == ["COFFEE"]
+    assert model.repeat_categories == frozenset({"Food"})
+    assert [model.skus[i] for i in baseline[0] if i >= 0] == ["COFFEE"]
+
+
+def test_a_customer_without_history_gets_the_most_popular_products() -> None:
+    rows = [(customer, "MUG", "Kitchen", 1, RECENT) for customer in range(1, 6)]
+    rows += [(customer, "POT", "Kitchen", 1, RECENT) for customer in range(1, 3)]
+    frame = bought(rows)
+    model = fit_next_products(frame, AS_OF)
+
+    lists = recommendation_lists(
+        model, recommend(model, purchase_history(model, frame, np.array([77]), AS_OF), k=3)
+    )
+
+    assert [item["sku"] for item in lists[0]] == ["MUG", "POT"]
