@@ -7,6 +7,8 @@ quoted by ``sql_literal`` (the filters are validated already; quoting is the sec
 
 from __future__ import annotations
 
+import functools
+import itertools
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import TYPE_CHECKING
@@ -62,9 +64,90 @@ def window(period: Period, timezone: str) -> Window:
     )
 
 
+# Years whose offsets are written into the SQL; times outside fall back to DuckDB's ICU.
+_FIRST_YEAR = 1990
+_LAST_YEAR = 2060
+
+
+def _offset_seconds(zone: ZoneInfo, at: datetime) -> int:
+    offset = at.astimezone(zone).utcoffset()
+    return int(offset.total_seconds()) if offset is not None else 0
+
+
+def _transitions(zone: ZoneInfo, year: int) -> list[tuple[int, int]]:
+    """The (UTC epoch second, new offset) changes of ``zone`` within ``year``."""
+    points = [datetime(year, month, 1, tzinfo=UTC) for month in range(1, 13)]
+    points.append(datetime(year + 1, 1, 1, tzinfo=UTC))
+    found = []
+    for before, after in itertools.pairwise(points):
+        if _offset_seconds(zone, before) == _offset_seconds(zone, after):
+            continue
+        low, high = before, after
+        while (high - low) > timedelta(seconds=1):
+            middle = low + (high - low) / 2
+            if _offset_seconds(zone, middle) == _offset_seconds(zone, before):
+                low = middle
+            else:
+                high = middle
+        high = high.replace(microsecond=0)
+        found.append((int(high.timestamp()), _offset_seconds(zone, high)))
+    return found
+
+
+def _as_list(values: list[int]) -> str:
+    return "[" + ", ".join(str(value) for value in values) + "]"
+
+
+@functools.lru_cache(maxsize=16)
+def _offset_lists(timezone: str) -> tuple[str, str, str, str, str] | None:
+    """Per year from ``_FIRST_YEAR``: the offset at its start, its first and second change
+    (epoch seconds) and the offsets after each, as SQL list literals; None if some year
+    changes offset more than twice."""
+    zone = ZoneInfo(timezone)
+    starts, first_at, first, second_at, second = [], [], [], [], []
+    for year in range(_FIRST_YEAR, _LAST_YEAR + 1):
+        changes = _transitions(zone, year)
+        if len(changes) > 2:
+            return None
+        start = _offset_seconds(zone, datetime(year, 1, 1, tzinfo=UTC))
+        padded = [*changes, *([(2**62, start)] * (2 - len(changes)))]
+        starts.append(start)
+        first_at.append(padded[0][0])
+        first.append(padded[0][1] if changes else start)
+        second_at.append(padded[1][0])
+        second.append(padded[1][1] if len(changes) == 2 else first[-1])
+    return (
+        _as_list(starts),
+        _as_list(first_at),
+        _as_list(first),
+        _as_list(second_at),
+        _as_list(second),
+    )
+
+
 def local_time(column: str, timezone: str) -> str:
-    """SQL giving a naive UTC ``column`` as local time in ``timezone``."""
-    return f"timezone({sql_literal(timezone)}, {column} AT TIME ZONE 'UTC')"
+    """SQL giving a naive UTC ``column`` as local time in ``timezone``.
+
+    DuckDB's ``timezone()`` asks ICU row by row (measured: 4.5 s per million rows on a
+    loaded machine); the zone's offsets per year are known in advance, so the SQL carries
+    them as lists and picks one by the row's year, with ICU only for years outside them.
+    """
+    icu = f"timezone({sql_literal(timezone)}, {column} AT TIME ZONE 'UTC')"
+    lists = _offset_lists(timezone)
+    if lists is None:
+        return icu
+    starts, first_at, first, second_at, second = lists
+    year = f"(year({column}) - {_FIRST_YEAR - 1})"
+    epoch = f"epoch({column})"
+    offset = (
+        f"CASE WHEN {epoch} < {first_at}[{year}] THEN {starts}[{year}] "
+        f"WHEN {epoch} < {second_at}[{year}] THEN {first}[{year}] "
+        f"ELSE {second}[{year}] END"
+    )
+    return (
+        f"CASE WHEN year({column}) BETWEEN {_FIRST_YEAR} AND {_LAST_YEAR} "
+        f"THEN {column} + to_seconds({offset}) ELSE {icu} END"
+    )
 
 
 def order_conditions(filters: Filters, alias: str = "o") -> list[str]:

@@ -18,16 +18,21 @@ TITLE = "Category affinity and basket analysis"
 MIN_PAIR_COUNT = 5
 
 
-def _lines(request: ReportRequest) -> str:
+def _lines(store: AnalyticsStore, request: ReportRequest) -> str:
+    """A temporary table of the period's order lines with what is paired; its name."""
     orders = scoped_orders(request, None, period=request.period)
     # The top-level category ("Womenswear" of "Womenswear > Knitwear") for customer affinity.
-    return f"""
+    store.connection.execute(
+        f"""
+        CREATE OR REPLACE TEMP TABLE affinity_lines AS
         SELECT o.order_pk, o.customer_id, l.sku,
                coalesce(l.product_name, l.sku) AS product,
                coalesce(l.category, '(none)') AS category,
                trim(split_part(coalesce(l.category, '(none)'), '>', 1)) AS department
         FROM ({orders}) AS o JOIN order_lines_v AS l ON l.order_pk = o.order_pk
-    """  # noqa: S608 - values quoted by sql_literal
+        """  # noqa: S608 - values quoted by sql_literal
+    )
+    return "affinity_lines"
 
 
 def _pairs(
@@ -36,14 +41,18 @@ def _pairs(
     # Baskets (orders or customers) holding each item, and each pair of items together.
     rows = store.connection.execute(
         f"""
-        WITH items AS (
-            SELECT DISTINCT {basket} AS basket, {item} AS item FROM ({lines})
+        WITH items AS MATERIALIZED (
+            SELECT DISTINCT {basket} AS basket, {item} AS item FROM {lines}
             WHERE {basket} IS NOT NULL
-        ), counts AS (SELECT item, count(*) AS n FROM items GROUP BY 1),
+        ), counts AS MATERIALIZED (SELECT item, count(*) AS n FROM items GROUP BY 1),
         baskets AS (SELECT count(DISTINCT basket) AS total FROM items),
+        -- An item bought fewer times than a pair must be seen cannot be in one (apriori).
+        frequent AS (
+            SELECT items.* FROM items JOIN counts USING (item) WHERE counts.n >= {MIN_PAIR_COUNT}
+        ),
         pairs AS (
             SELECT a.item AS a, b.item AS b, count(*) AS n
-            FROM items AS a JOIN items AS b ON a.basket = b.basket AND a.item < b.item
+            FROM frequent AS a JOIN frequent AS b ON a.basket = b.basket AND a.item < b.item
             GROUP BY 1, 2 HAVING count(*) >= {MIN_PAIR_COUNT}
         )
         SELECT p.a, p.b, p.n, ca.n, cb.n, baskets.total
@@ -78,7 +87,7 @@ def _pair_table(
 def affinity(store: AnalyticsStore, request: ReportRequest) -> Report:
     """Departments bought by the same customers, and products and categories bought in the
     same order: support, confidence and lift of the top pairs."""
-    lines = _lines(request)
+    lines = _lines(store, request)
     top = request.top
     departments = _pairs(store, lines, "customer_id", "department", top)
     categories = _pairs(store, lines, "order_pk", "category", top)

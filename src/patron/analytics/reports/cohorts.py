@@ -8,7 +8,6 @@ from patron.analytics.contract import Chart, ChartKind, Column, Series, Table, U
 from patron.analytics.scope import (
     ANONYMOUS_NOTE,
     assemble_report,
-    local_time,
     ratio,
     scoped_orders,
     sql_literal,
@@ -27,11 +26,13 @@ MONTHS = 12
 CHANNEL_MILESTONES = (1, 3, 6, 12)
 
 
-def _customer_months(request: ReportRequest) -> str:
-    # Every identified customer's first purchase (month and channel, in scope) and each month
-    # they bought in, up to the period's end.
+def _customer_months(store: AnalyticsStore, request: ReportRequest) -> str:
+    """A temporary table of every identified customer's first purchase (month and channel,
+    in scope) and each month they bought in, up to the period's end; its name is returned."""
     history = scoped_orders(request, None, until=request.period)
-    return f"""
+    store.connection.execute(
+        f"""
+        CREATE OR REPLACE TEMP TABLE cohort_months AS
         WITH o AS (
             SELECT customer_id, channel, order_pk, ordered_at,
                    CAST(date_trunc('month', local_at) AS DATE) AS month
@@ -44,29 +45,29 @@ def _customer_months(request: ReportRequest) -> str:
         SELECT DISTINCT f.customer_id, f.cohort, f.first_at, f.first_channel,
                datediff('month', f.cohort, o.month) AS age
         FROM firsts AS f JOIN o USING (customer_id)
-    """  # noqa: S608 - values quoted by sql_literal
+        """  # noqa: S608 - values quoted by sql_literal
+    )
+    return "cohort_months"
 
 
 def cohorts(store: AnalyticsStore, request: ReportRequest) -> Report:
     """Retention triangle by first-purchase month, and retention by first channel."""
-    months = _customer_months(request)
+    months = _customer_months(store, request)
     start = (
         f"first_at >= {sql_literal(window(request.period, request.timezone).start)}"
         if request.period
         else "true"
     )
     # The last month any order is seen: later ages are not yet observable.
-    history = scoped_orders(request, None, until=request.period)
-    local = local_time("o.ordered_at", request.timezone)
     last = store.connection.execute(
-        f"SELECT max(CAST(date_trunc('month', {local}) AS DATE)) FROM ({history}) AS o"  # noqa: S608 - values quoted by sql_literal
+        f"SELECT max(date_add(cohort, to_months(age))) FROM {months}"  # noqa: S608 - a constant name
     ).fetchone()
     last_month = last[0] if last else None
     ages = ", ".join(
         f"count(DISTINCT customer_id) FILTER (WHERE age = {k}) AS m{k}" for k in range(MONTHS + 1)
     )
     rows = store.connection.execute(
-        f"SELECT cohort, {ages} FROM ({months}) WHERE {start} GROUP BY 1 ORDER BY 1"  # noqa: S608 - values quoted by sql_literal
+        f"SELECT cohort, {ages} FROM {months} WHERE {start} GROUP BY 1 ORDER BY 1"  # noqa: S608 - values quoted by sql_literal
     ).fetchall()
     columns = (
         Column("cohort", "First purchase month"),
@@ -102,7 +103,7 @@ def cohorts(store: AnalyticsStore, request: ReportRequest) -> Report:
     by_channel = store.connection.execute(
         f"""
         SELECT first_channel, count(DISTINCT customer_id), {milestones}, {eligible}
-        FROM ({months}) WHERE {start} GROUP BY 1 ORDER BY 2 DESC
+        FROM {months} WHERE {start} GROUP BY 1 ORDER BY 2 DESC
         """  # noqa: S608 - values quoted by sql_literal
     ).fetchall()
     count = len(CHANNEL_MILESTONES)

@@ -28,37 +28,45 @@ TITLE = "Omnichannel vs single-channel customers"
 RETENTION_DAYS = 90
 
 
-def _per_customer(request: ReportRequest, period: Period | None, currency: str | None) -> str:
+def _per_customer(
+    store: AnalyticsStore, request: ReportRequest, period: Period | None, currency: str | None
+) -> str:
+    """A temporary table of the period's customers: channels, orders, revenue, first order
+    and whether they came back within the retention window; its name is returned."""
     orders = scoped_orders(request, None, period=period)
     money = f"currency = {sql_literal(currency or '')}"
-    return f"""
+    found = store.connection.execute("SELECT max(ordered_at) FROM orders_v").fetchone()
+    data_end = sql_literal(found[0]) if found and found[0] else "NULL"
+    # The two earliest orders of each customer tell whether they returned in time, without a
+    # window over every order.
+    store.connection.execute(
+        f"""
+        CREATE OR REPLACE TEMP TABLE omnichannel_customers AS
         SELECT customer_id, count(DISTINCT channel) AS channels,
                string_agg(DISTINCT channel, ' + ' ORDER BY channel) AS mix,
                count(*) AS orders,
                coalesce(sum(total_minor) FILTER (WHERE {money}), 0) AS revenue,
                count(*) FILTER (WHERE {money}) AS money_orders,
                min(ordered_at) AS first_at,
-               (SELECT max(ordered_at) FROM orders_v) AS data_end,
-               count(*) FILTER (WHERE ordered_at > min_at
-                                AND ordered_at <= min_at + INTERVAL {RETENTION_DAYS} DAY) > 0
-                   AS returned
-        FROM (SELECT *, min(ordered_at) OVER (PARTITION BY customer_id) AS min_at
-              FROM ({orders}) WHERE customer_id IS NOT NULL)
+               coalesce(min(ordered_at, 2)[2] <= min(ordered_at) + INTERVAL {RETENTION_DAYS} DAY,
+                        false) AS returned,
+               min(ordered_at) + INTERVAL {RETENTION_DAYS} DAY <= {data_end} AS eligible
+        FROM ({orders}) WHERE customer_id IS NOT NULL
         GROUP BY customer_id
-    """  # noqa: S608 - values quoted by sql_literal
+        """  # noqa: S608 - values quoted by sql_literal
+    )
+    return "omnichannel_customers"
 
 
 def _groups(
     store: AnalyticsStore, request: ReportRequest, period: Period | None, currency: str | None
 ) -> list[tuple[int, int, int, int, int, int, int]]:
-    per_customer = _per_customer(request, period, currency)
+    per_customer = _per_customer(store, request, period, currency)
     rows = store.connection.execute(
         f"""
         SELECT channels, count(*), sum(orders), sum(revenue), sum(money_orders),
-               count(*) FILTER (WHERE first_at + INTERVAL {RETENTION_DAYS} DAY <= data_end),
-               count(*) FILTER (WHERE returned
-                                AND first_at + INTERVAL {RETENTION_DAYS} DAY <= data_end)
-        FROM ({per_customer}) GROUP BY 1 ORDER BY 1
+               count(*) FILTER (WHERE eligible), count(*) FILTER (WHERE returned AND eligible)
+        FROM {per_customer} GROUP BY 1 ORDER BY 1
         """  # noqa: S608 - values quoted by sql_literal
     ).fetchall()
     return [tuple(int(v) for v in row) for row in rows]  # type: ignore[misc]
@@ -116,13 +124,13 @@ def _side_by_side(
     return Table("groups", "Customers by number of channels", tuple(columns), tuple(rows))
 
 
-def _mixes(store: AnalyticsStore, request: ReportRequest, currency: str | None) -> Table:
-    per_customer = _per_customer(request, request.period, currency)
+def _mixes(store: AnalyticsStore, currency: str | None) -> Table:
+    # The period's customers, as the last ``_groups`` of the period left them.
     rows = store.connection.execute(
-        f"""
+        """
         SELECT mix, count(*), sum(revenue), sum(orders)
-        FROM ({per_customer}) GROUP BY 1 ORDER BY 2 DESC, 1
-        """  # noqa: S608 - values quoted by sql_literal
+        FROM omnichannel_customers GROUP BY 1 ORDER BY 2 DESC, 1
+        """
     ).fetchall()
     columns = (
         Column("channels", "Channels used"),
@@ -150,23 +158,26 @@ def _migration(store: AnalyticsStore, request: ReportRequest) -> tuple[Table, Ch
         if request.period is not None
         else "TIMESTAMP '1970-01-01 00:00:00'"
     )
-    later = ", ".join(f"count(*) FILTER (WHERE used_{c}) AS later_{c}" for c in SALES_CHANNELS)
-    used = ", ".join(
-        f"bool_or(channel = {sql_literal(c)} AND ordered_at > first_at) AS used_{c}"
+    later = ", ".join(
+        f"count(*) FILTER (WHERE n_{c} > CASE WHEN first_channel = {sql_literal(c)} "
+        f"THEN 1 ELSE 0 END) AS later_{c}"
         for c in SALES_CHANNELS
     )
+    counts = ", ".join(
+        f"coalesce(sum(n) FILTER (WHERE channel = {sql_literal(c)}), 0) AS n_{c}"
+        for c in SALES_CHANNELS
+    )
+    # Orders per customer and channel first, then per customer: no window over every order.
+    # A later order in the first channel is a second order there.
     rows = store.connection.execute(
         f"""
-        WITH ranked AS (
-            SELECT customer_id, channel, ordered_at,
-                   min(ordered_at) OVER (PARTITION BY customer_id) AS first_at,
-                   arg_min(channel, (ordered_at, order_pk))
-                       OVER (PARTITION BY customer_id) AS first_channel
-            FROM ({history}) WHERE customer_id IS NOT NULL
+        WITH by_channel AS (
+            SELECT customer_id, channel, count(*) AS n, min(ordered_at) AS first_at
+            FROM ({history}) WHERE customer_id IS NOT NULL GROUP BY 1, 2
         ), customers AS (
-            SELECT customer_id, any_value(first_channel) AS first_channel,
-                   min(first_at) AS first_at, count(*) > 1 AS again, {used}
-            FROM ranked GROUP BY customer_id
+            SELECT customer_id, arg_min(channel, first_at) AS first_channel,
+                   min(first_at) AS first_at, sum(n) > 1 AS again, {counts}
+            FROM by_channel GROUP BY customer_id
         )
         SELECT first_channel, count(*), count(*) FILTER (WHERE again), {later}
         FROM customers WHERE first_at >= {start} GROUP BY 1 ORDER BY 2 DESC
@@ -229,11 +240,13 @@ def omnichannel(store: AnalyticsStore, request: ReportRequest) -> Report:
     """Customers of one, two or all channels side by side (value, frequency, order size,
     retention), the channel combinations, and the channels new customers move on to."""
     currency = main_currency(store, request)
-    groups = _groups(store, request, request.period, currency.code)
     previous: dict[int, float | None] = {}
     if request.comparison_period is not None:
         for g in _groups(store, request, request.comparison_period, currency.code):
             previous[g[0]] = ratio(g[3], g[1])
+    # The period's own customers last, so that the channel combinations read them.
+    groups = _groups(store, request, request.period, currency.code)
+    mixes = _mixes(store, currency.code)
     side_by_side = _side_by_side(groups, previous, currency.code)
     migration, migration_chart = _migration(store, request)
     value_chart = Chart(
@@ -250,7 +263,7 @@ def omnichannel(store: AnalyticsStore, request: ReportRequest) -> Report:
         TITLE,
         request,
         data_as_of=store.data_as_of,
-        tables=[side_by_side, _mixes(store, request, currency.code), migration],
+        tables=[side_by_side, mixes, migration],
         charts=[value_chart, migration_chart],
         notes=[
             _headline(groups),

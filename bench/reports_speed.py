@@ -1,0 +1,100 @@
+"""How long every report takes on a large store, against a bare scan of its orders.
+
+Opens the store once (as ``patron report`` and the API do per request), then for every
+report in the registry runs it ``--repeats`` times over the same request and prints the
+median wall time, and its ratio to the baseline measured in the same process: one scan of
+``orders_v`` (count, sum of totals, distinct channels), every order read through the scanner
+and the identity graph's joins, or from the snapshot's columns. With ``--snapshot`` the
+reports read the analytics snapshot next to the store (``patron analytics refresh``) instead
+of the live store. The target is every report under 2 s on 1,000,000 customers and
+10,000,000 orders on 2 cores.
+
+    .venv/bin/python bench/reports_speed.py \\
+        --database-url sqlite:////work/var-bench/store-1m.db --snapshot
+    .venv/bin/python bench/reports_speed.py --database-url ... --period last-12-months
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import time
+from typing import TYPE_CHECKING
+
+from patron import analytics
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+TARGET_SECONDS = 2.0
+# Every order read once, through the same view the reports read.
+BASELINE = "SELECT count(*), sum(total_minor), count(DISTINCT channel) FROM orders_v"
+
+
+def _median(repeats: int, work: Callable[[], object]) -> float:
+    times = []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        work()
+        times.append(time.perf_counter() - started)
+    return statistics.median(times)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    parser.add_argument("--database-url", required=True)
+    parser.add_argument("--period", default="all", help="a named period (default: all)")
+    parser.add_argument("--compare", default=None, help="previous-period, previous-year, none")
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--timezone", default="Europe/London")
+    parser.add_argument("--threads", type=int, default=None, help="DuckDB threads")
+    parser.add_argument("--snapshot", action="store_true", help="read the analytics snapshot")
+    parser.add_argument("--only", nargs="*", default=None, help="report names to time")
+    arguments = parser.parse_args()
+
+    request = analytics.parse_request(
+        period=arguments.period, compare=arguments.compare, timezone=arguments.timezone
+    )
+    opened = time.perf_counter()
+    store = analytics.open_store(
+        arguments.database_url, threads=arguments.threads, snapshot=arguments.snapshot
+    )
+    open_seconds = time.perf_counter() - opened
+    results: dict[str, object] = {
+        "database_url": arguments.database_url,
+        "period": arguments.period,
+        "snapshot": arguments.snapshot,
+        "data_as_of": store.data_as_of.isoformat() if store.data_as_of else None,
+        "open_s": round(open_seconds, 3),
+        "load_average": os.getloadavg(),
+    }
+    with store:
+        orders = store.connection.execute("SELECT count(*) FROM orders_v").fetchone()
+        results["orders"] = orders[0] if orders else 0
+        baseline = _median(
+            arguments.repeats,
+            lambda: store.connection.execute(BASELINE).fetchall(),
+        )
+        results["baseline_scan_orders_s"] = round(baseline, 3)
+        print(json.dumps(results), flush=True)
+        for definition in analytics.builtin_reports():
+            if arguments.only and definition.name not in arguments.only:
+                continue
+            seconds = _median(arguments.repeats, lambda d=definition: d.run(store, request))
+            print(
+                json.dumps(
+                    {
+                        "report": definition.name,
+                        "median_s": round(seconds, 3),
+                        "x_baseline": round(seconds / baseline, 1) if baseline else None,
+                        "under_target": seconds < TARGET_SECONDS,
+                    }
+                ),
+                flush=True,
+            )
+
+
+if __name__ == "__main__":
+    main()
