@@ -65,14 +65,17 @@ def _trained_duckdb_model() -> dict[str, object]:
 
 
 def test_level_labels_number_levels_as_splink_does() -> None:
-    # given a model's first-name comparison (null, exact, nickname, two similarities, else)
+    # given a model's first-name comparison (null, exact, swapped, nickname, two similarities,
+    # else)
     labels = level_labels(_trained_duckdb_model())
 
     # then gamma counts down from the first non-null level to the else level at 0
     assert labels["first_name"][-1] == "missing"
+    assert labels["first_name"][4] == "swapped with the last name"
     assert labels["first_name"][3] == "nickname"
     assert labels["first_name"][0] == "All other comparisons"
-    assert labels["address"][3] == "same street and postcode"
+    assert labels["address"][4] == "same street and postcode"
+    assert labels["address"][1] == "same street and town"
 
 
 def test_a_duckdb_model_is_rewritten_for_spark_with_its_estimates() -> None:

@@ -33,6 +33,11 @@ U_SAMPLE_PAIRS = 2_000_000
 DETERMINISTIC_RECALL = 0.6
 
 
+# First and last name written in each other's fields (a form filled in the wrong order, a
+# system that stores "surname, given name"): both names agree, crossed.
+_NAMES_SWAPPED = "first_name_l = last_name_r AND last_name_l = first_name_r"
+
+
 def _first_name() -> cl.CustomComparison:
     return cl.CustomComparison(
         output_column_name="first_name",
@@ -41,12 +46,30 @@ def _first_name() -> cl.CustomComparison:
             cll.ExactMatchLevel("first_name").configure(
                 tf_adjustment_column="first_name", tf_adjustment_weight=1.0
             ),
+            cll.CustomLevel(_NAMES_SWAPPED, label_for_charts="swapped with the last name"),
             # A nickname and its full name (Bill, William), or two short forms of one name.
             cll.ArrayIntersectLevel("first_name_forms", min_intersection=1).configure(
                 label_for_charts="nickname"
             ),
             cll.JaroWinklerLevel("first_name", 0.92),
             cll.JaroWinklerLevel("first_name", 0.8),
+            cll.ElseLevel(),
+        ],
+    )
+
+
+def _last_name() -> cl.CustomComparison:
+    return cl.CustomComparison(
+        output_column_name="last_name",
+        comparison_levels=[
+            cll.NullLevel("last_name"),
+            cll.ExactMatchLevel("last_name").configure(
+                tf_adjustment_column="last_name", tf_adjustment_weight=1.0
+            ),
+            cll.CustomLevel(_NAMES_SWAPPED, label_for_charts="swapped with the first name"),
+            cll.JaroWinklerLevel("last_name", 0.92),
+            cll.JaroWinklerLevel("last_name", 0.88),
+            cll.JaroWinklerLevel("last_name", 0.7),
             cll.ElseLevel(),
         ],
     )
@@ -90,6 +113,10 @@ def _address() -> cl.CustomComparison:
                     "= substr(postcode_r, 1, length(postcode_r) - 2)"
                 ),
             ).configure(label_for_charts="similar street, same postcode sector"),
+            # A postcode mistyped or missing on one side: the same street in the same town.
+            cll.And(cll.ExactMatchLevel("street"), cll.ExactMatchLevel("city")).configure(
+                label_for_charts="same street and town"
+            ),
             cll.ElseLevel(),
         ],
     )
@@ -107,7 +134,7 @@ def match_settings() -> SettingsCreator:
         unique_id_column_name="unique_id",
         comparisons=[
             _first_name(),
-            cl.NameComparison("last_name").configure(term_frequency_adjustments=True),
+            _last_name(),
             _birth_date(),
             # Only the whole address: a similar one (jeffrey.jones@ at two providers) is mostly
             # the name again, already counted, and would make namesakes look like one person.
@@ -135,6 +162,10 @@ def prediction_blocking_rules() -> list[BlockingRuleCreator | dict[str, Any]]:
         block_on("first_name", "birth_date"),
         block_on("last_name", "postcode"),
         block_on("first_name", "postcode"),
+        # Both names mistyped, swapped or missing: the person's birth date and home.
+        block_on("birth_date", "postcode"),
+        block_on("birth_date", "city"),
+        block_on("street", "postcode"),
     ]
 
 
