@@ -16,6 +16,15 @@ shared in-store tablet or a family email from chaining different people together
 device id belongs to the first shopper seen with it, and each later shopper, arriving with a
 ``userId`` of their own, cannot be merged into that shopper (one ``userId`` per source).
 
+Limits do not help when the two people have no such identifier of one source: a family email
+on a store record and an app account. The rules' shared-identifier guard does: when the only
+identifiers joining an item to a customer are shareable ones (emails) and the first names on
+both sides clearly disagree (``patron.identity.names``), the item does not join that customer.
+
+Before any of this, the traits of identify calls fill in the source records their userIds
+designate (``fill_records_from_identify_calls``, ``patron.identity.traits``), so that a record
+has its name before an order's or an event's email is weighed against it.
+
 Every step reads in batches (one query for all identifiers of a batch) and holds the
 ``identity`` cursor row locked for its whole transaction: one resolver at a time, so two workers
 never resolve the same customer at once and no update is lost; merges also lock the customers'
@@ -140,7 +149,6 @@ class _Counts:
     merges: int = 0
     merges_refused: int = 0
     merges_held: int = 0
-    records_filled: int = 0
 
     def step(self, *, events: int = 0, records: int = 0, orders: int = 0) -> ResolutionStep:
         """What a call read, with what this batch changed in the graph."""
@@ -153,7 +161,6 @@ class _Counts:
             merges=self.merges,
             merges_refused=self.merges_refused,
             merges_held=self.merges_held,
-            records_filled=self.records_filled,
         )
 
 
