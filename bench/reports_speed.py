@@ -45,7 +45,9 @@ def _median(repeats: int, work: Callable[[], object]) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--database-url", required=True)
-    parser.add_argument("--period", default="all", help="a named period (default: all)")
+    parser.add_argument("--period", default=None, help="a named period (default: all)")
+    parser.add_argument("--from", dest="date_from", default=None, help="first day, YYYY-MM-DD")
+    parser.add_argument("--to", dest="date_to", default=None, help="last day, YYYY-MM-DD")
     parser.add_argument("--compare", default=None, help="previous-period, previous-year, none")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--timezone", default="Europe/London")
@@ -55,7 +57,11 @@ def main() -> None:
     arguments = parser.parse_args()
 
     request = analytics.parse_request(
-        period=arguments.period, compare=arguments.compare, timezone=arguments.timezone
+        period=arguments.period,
+        date_from=arguments.date_from,
+        date_to=arguments.date_to,
+        compare=arguments.compare,
+        timezone=arguments.timezone,
     )
     opened = time.perf_counter()
     store = analytics.open_store(
@@ -64,7 +70,8 @@ def main() -> None:
     open_seconds = time.perf_counter() - opened
     results: dict[str, object] = {
         "database_url": arguments.database_url,
-        "period": arguments.period,
+        "period": str(request.period or "all"),
+        "comparison": str(request.comparison_period or "none"),
         "snapshot": arguments.snapshot,
         "data_as_of": store.data_as_of.isoformat() if store.data_as_of else None,
         "open_s": round(open_seconds, 3),
