@@ -29,6 +29,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -177,13 +178,25 @@ def generate(records: int, seed: int, directory: Path) -> dict[str, Path]:
 _PEAK_WRAPPER = (
     "import resource, subprocess, sys\n"
     "code = subprocess.run(sys.argv[1:]).returncode\n"
-    "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, file=sys.stderr)\n"
+    "usage = resource.getrusage(resource.RUSAGE_CHILDREN)\n"
+    "print(usage.ru_utime + usage.ru_stime, usage.ru_maxrss, file=sys.stderr)\n"
     "sys.exit(code)\n"
 )
 
 
-def _timed(args: list[str], env: dict[str, str]) -> tuple[float, float, str]:
-    """Run a process; its wall seconds, peak memory (GB) and stdout."""
+@dataclass(frozen=True)
+class Run:
+    """One measured process: wall and CPU seconds (CPU time is what a busy machine's other
+    work changes least), peak memory and what it printed."""
+
+    seconds: float
+    cpu_seconds: float
+    peak_gb: float
+    stdout: str
+
+
+def _timed(args: list[str], env: dict[str, str]) -> Run:
+    """Run a process and measure it."""
     started = time.perf_counter()
     result = subprocess.run(
         [sys.executable, "-c", _PEAK_WRAPPER, *args],
@@ -195,8 +208,8 @@ def _timed(args: list[str], env: dict[str, str]) -> tuple[float, float, str]:
     seconds = time.perf_counter() - started
     if result.returncode != 0:
         raise SystemExit(f"{' '.join(args)} failed:\n{result.stderr[-4000:]}")
-    peak_kb = int(result.stderr.strip().splitlines()[-1])
-    return seconds, peak_kb / 1024 / 1024, result.stdout
+    cpu, peak_kb = result.stderr.strip().splitlines()[-1].split()
+    return Run(seconds, float(cpu), int(peak_kb) / 1024 / 1024, result.stdout)
 
 
 BARE_SPLINK = r"""
@@ -278,7 +291,7 @@ def _set_up(records: int, seed: int, directory: Path) -> tuple[Path, list[Path],
     )
 
 
-def _patron_run(database: Path, directory: Path) -> tuple[float, float, str]:
+def _patron_run(database: Path, directory: Path) -> Run:
     # Every run starts from the same set-up: a copy, since a run writes its merges.
     run = directory / "run.db"
     shutil.copyfile(database, run)
@@ -310,33 +323,42 @@ def main() -> None:
         directory = args.keep or Path(tmp)
         directory.mkdir(parents=True, exist_ok=True)
         database, paths, set_up = _set_up(args.records, args.seed, directory)
-        patron_runs: list[tuple[float, float, str]] = []
-        bare_runs: list[tuple[float, float, str]] = []
+        patron_runs: list[Run] = []
+        bare_runs: list[Run] = []
         # Alternated, so that a change in the machine's load falls on both.
         for _ in range(args.repeats):
             if not args.skip_bare:
                 bare_command = [sys.executable, "-c", BARE_SPLINK, *map(str, paths), "0.8"]
                 bare_runs.append(_timed(bare_command, dict(os.environ)))
             patron_runs.append(_patron_run(database, directory))
-    summary = json.loads(patron_runs[-1][2])
-    seconds = statistics.median(run[0] for run in patron_runs)
-    peak = max(run[1] for run in patron_runs)
     print(f"{args.records:,} records: {set_up}; {args.repeats} runs each, medians")
+    if not patron_runs:
+        return
+    summary = json.loads(patron_runs[-1].stdout)
     print(
-        f"patron resolve --train: {seconds:.1f}s wall "
-        f"({', '.join(f'{run[0]:.1f}' for run in patron_runs)}), {peak:.2f} GB peak; "
+        f"patron resolve --train: {_medians(patron_runs)}; "
         f"{summary['pairs_scored']:,} pairs >= {summary['review_threshold']}, "
         f"merged {summary['merged']:,}, queued {summary['queued']:,}"
     )
     if bare_runs:
-        bare_seconds = statistics.median(run[0] for run in bare_runs)
-        pairs, inner = bare_runs[-1][2].strip().splitlines()[-1].split()
-        print(
-            f"bare Splink:            {bare_seconds:.1f}s wall "
-            f"({', '.join(f'{run[0]:.1f}' for run in bare_runs)}; {inner}s inside), "
-            f"{max(run[1] for run in bare_runs):.2f} GB peak; {int(pairs):,} pairs >= 0.8"
+        pairs = bare_runs[-1].stdout.strip().splitlines()[-1].split()[0]
+        print(f"bare Splink:            {_medians(bare_runs)}; {int(pairs):,} pairs >= 0.8")
+        wall = statistics.median(r.seconds for r in patron_runs) / statistics.median(
+            r.seconds for r in bare_runs
         )
-        print(f"ratio patron / bare: {seconds / bare_seconds:.2f}")
+        cpu = statistics.median(r.cpu_seconds for r in patron_runs) / statistics.median(
+            r.cpu_seconds for r in bare_runs
+        )
+        print(f"ratio patron / bare: {wall:.2f} wall, {cpu:.2f} CPU")
+
+
+def _medians(runs: list[Run]) -> str:
+    seconds = ", ".join(f"{run.seconds:.1f}" for run in runs)
+    return (
+        f"{statistics.median(run.seconds for run in runs):.1f}s wall ({seconds}), "
+        f"{statistics.median(run.cpu_seconds for run in runs):.1f}s CPU, "
+        f"{max(run.peak_gb for run in runs):.2f} GB peak"
+    )
 
 
 if __name__ == "__main__":
