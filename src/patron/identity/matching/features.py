@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING
 import duckdb
 import phonenumbers
 import pyarrow as pa
+import pyarrow.compute as pc
 from nicknames import NickNamer
 from phonenumbers import PhoneMetadata
 from sqlalchemy import String, cast, select
@@ -177,9 +178,17 @@ def _raw_chunks(session: Session, chunk_size: int) -> Iterator[pa.RecordBatch]:
         )
 
 
-def read_records(session: Session, *, chunk_size: int = CHUNK_SIZE) -> pa.Table:
-    """Every source customer record (not placeholders) as stored, one Arrow column a field."""
-    return pa.Table.from_batches(list(_raw_chunks(session, chunk_size)), schema=RAW_SCHEMA)
+def read_records(
+    session: Session, *, default_region: str | None = None, chunk_size: int = CHUNK_SIZE
+) -> pa.Table:
+    """Every source customer record (not placeholders) as stored, one Arrow column a field;
+    ``default_region`` stands for the region of sources without their own."""
+    table = pa.Table.from_batches(list(_raw_chunks(session, chunk_size)), schema=RAW_SCHEMA)
+    if default_region is None:
+        return table
+    index = table.schema.get_field_index("region")
+    filled = pc.fill_null(table.column(index), pa.scalar(default_region.upper(), _TEXT))
+    return table.set_column(index, "region", filled)
 
 
 def known_normal_forms(session: Session, kind: IdentifierType) -> pa.Array:
@@ -191,15 +200,19 @@ def known_normal_forms(session: Session, kind: IdentifierType) -> pa.Array:
     return pa.array(values, type=pa.string())
 
 
-def record_features(session: Session, *, chunk_size: int = CHUNK_SIZE) -> pa.Table:
+def record_features(
+    session: Session, *, default_region: str | None = None, chunk_size: int = CHUNK_SIZE
+) -> pa.Table:
     """Every source customer record (not placeholders) as a table of cleaned features.
 
-    ``unique_id`` is the record's ``source_records.id``. Values that cannot be read (an email
-    without a domain, a phone number that cannot exist) become nulls: they are left out of
-    the comparison rather than compared as garbage.
+    ``unique_id`` is the record's ``source_records.id``. National phone numbers are read in
+    the record's source's region, or ``default_region`` for a source without one (as the
+    deterministic rules read them). Values that cannot be read (an email without a domain, a
+    phone number that cannot exist) become nulls: they are left out of the comparison rather
+    than compared as garbage.
     """
     return prepare_features(
-        read_records(session, chunk_size=chunk_size),
+        read_records(session, default_region=default_region, chunk_size=chunk_size),
         known_emails=known_normal_forms(session, IdentifierType.EMAIL),
         known_phones=known_normal_forms(session, IdentifierType.PHONE),
     )

@@ -188,14 +188,16 @@ def train_match_model(
     backend: MatchBackend = MatchBackend.DUCKDB,
     *,
     spark: SparkOptions | None = None,
+    default_region: str = "GB",
 ) -> StoredModel | None:
     """Train a new model version on all source customer records and store it (in the
-    caller's transaction); None when there are fewer than two records to learn from."""
+    caller's transaction); None when there are fewer than two records to learn from.
+    ``default_region`` reads the national phone numbers of sources without a region."""
     from patron.identity.matching.backends import open_match_run  # noqa: PLC0415
     from patron.identity.matching.features import record_features  # noqa: PLC0415
     from patron.identity.matching.model import match_settings, train  # noqa: PLC0415
 
-    features = record_features(session)
+    features = record_features(session, default_region=default_region)
     if features.num_rows < 2:
         return None
     with open_match_run(features, match_settings(), backend, spark=spark) as run:
@@ -224,7 +226,7 @@ def resolve_records(session: Session, options: ResolveOptions | None = None) -> 
     started = time.perf_counter()
     upper, lower = _thresholds(session, options)
     records_resolved = _resolve_deterministically(session, options.default_region)
-    features = record_features(session)
+    features = record_features(session, default_region=options.default_region)
     stored = None if options.train else latest_model(session)
     trained = stored is None
     settings: Any = (
