@@ -2,14 +2,19 @@
 
 Every reader takes a window ``[start, end)`` of local dates in the retailer's time zone: the
 models see only what happened before the as-of date (``end``), and a back-test reads the
-holdout that follows it with the same code. Everything is aggregated in DuckDB, so what
-reaches pandas is one row per customer (and day, SKU, hour or channel), never per event.
+holdout that follows it with the same code. ``make_window`` reads the window's identified
+orders and the events the models use once from the store into DuckDB temporary tables (the
+store's scanners are the slow part); the readers aggregate those in DuckDB, so what reaches
+pandas is one row per customer (and day, SKU, hour or channel), never per order or event.
 """
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
+from datetime import UTC, datetime, time
 from typing import TYPE_CHECKING
+from zoneinfo import ZoneInfo
 
 from patron import ingest
 
@@ -37,22 +42,23 @@ class PredictionDataError(ValueError):
 
 @dataclass(frozen=True)
 class Window:
-    """Local dates ``[start, end)`` in ``timezone``; ``start`` None means from the beginning."""
+    """Local dates ``[start, end)`` in ``timezone`` (``start`` None: from the beginning) and
+    the temporary tables holding what happened in it.
+
+    ``orders``: identified orders (``order_pk, customer_id, channel, currency, total_minor,
+    local_at``); ``first_events``: each customer's first event (``customer_id, local_at``);
+    ``attention``: the events of ``ATTENTION_EVENTS`` (``customer_id, local_at``).
+    """
 
     start: date | None
     end: date
     timezone: str
+    orders: str
+    first_events: str
+    attention: str
 
-    def local(self, column: str) -> str:
-        # Views give naive UTC; the session's TimeZone is UTC, so the cast reads it as UTC.
-        return f"timezone('{self.timezone}', CAST({column} AS TIMESTAMPTZ))"
 
-    def where(self, column: str) -> str:
-        local = self.local(column)
-        condition = f"{local} < DATE '{self.end.isoformat()}'"
-        if self.start is not None:
-            condition += f" AND {local} >= DATE '{self.start.isoformat()}'"
-        return condition
+_tables = itertools.count()
 
 
 def _checked_timezone(connection: duckdb.DuckDBPyConnection, timezone: str) -> None:
@@ -65,18 +71,68 @@ def _checked_timezone(connection: duckdb.DuckDBPyConnection, timezone: str) -> N
         raise PredictionDataError(msg)
 
 
+def _utc_bound(day: date, timezone: str) -> str:
+    # Local midnight as the naive UTC time the views give: the filter then compares the
+    # stored times as they are, with no conversion per row.
+    instant = datetime.combine(day, time(), tzinfo=ZoneInfo(timezone)).astimezone(UTC)
+    return f"TIMESTAMP '{instant.replace(tzinfo=None).isoformat(sep=' ')}'"
+
+
+def _local(column: str, timezone: str) -> str:
+    # Views give naive UTC; the session's TimeZone is UTC, so the cast reads it as UTC.
+    return f"timezone('{timezone}', CAST({column} AS TIMESTAMPTZ))"
+
+
 def make_window(
     connection: duckdb.DuckDBPyConnection, start: date | None, end: date, timezone: str
 ) -> Window:
+    """Read the window's orders and events from the store into temporary tables.
+
+    Raises ``PredictionDataError`` for a time zone DuckDB does not know.
+    """
     _checked_timezone(connection, timezone)
-    return Window(start, end, timezone)
+    number = next(_tables)
+    window = Window(
+        start,
+        end,
+        timezone,
+        orders=f"predict_orders_{number}",
+        first_events=f"predict_first_events_{number}",
+        attention=f"predict_attention_{number}",
+    )
+
+    def within(column: str) -> str:
+        condition = f"{column} < {_utc_bound(end, timezone)}"
+        if start is not None:
+            condition += f" AND {column} >= {_utc_bound(start, timezone)}"
+        return condition
+
+    names = ", ".join(f"'{name}'" for name in ATTENTION_EVENTS)
+    connection.execute(
+        f"""CREATE TEMP TABLE {window.orders} AS
+            SELECT order_pk, customer_id, channel, currency, total_minor,
+                   {_local("ordered_at", timezone)} AS local_at
+            FROM orders_v WHERE customer_id IS NOT NULL AND {within("ordered_at")}"""  # noqa: S608
+    )
+    connection.execute(
+        f"""CREATE TEMP TABLE {window.first_events} AS
+            SELECT customer_id, {_local("min(timestamp)", timezone)} AS local_at
+            FROM events_v WHERE customer_id IS NOT NULL AND {within("timestamp")}
+            GROUP BY customer_id"""  # noqa: S608
+    )
+    connection.execute(
+        f"""CREATE TEMP TABLE {window.attention} AS
+            SELECT customer_id, {_local("timestamp", timezone)} AS local_at
+            FROM events_v
+            WHERE customer_id IS NOT NULL AND name IN ({names}) AND {within("timestamp")}"""  # noqa: S608
+    )
+    return window
 
 
 def main_currency(connection: duckdb.DuckDBPyConnection, window: Window) -> str | None:
     """The currency of most orders in the window (spend models use that currency only)."""
     row = connection.execute(
-        f"""SELECT currency FROM orders_v
-            WHERE customer_id IS NOT NULL AND {window.where("ordered_at")}
+        f"""SELECT currency FROM {window.orders}
             GROUP BY currency ORDER BY count(*) DESC, currency LIMIT 1"""  # noqa: S608
     ).fetchone()
     return str(row[0]) if row else None
@@ -85,8 +141,9 @@ def main_currency(connection: duckdb.DuckDBPyConnection, window: Window) -> str 
 def latest_order_day(connection: duckdb.DuckDBPyConnection, timezone: str) -> date | None:
     """The local date of the newest order in the store (None for a store without orders)."""
     _checked_timezone(connection, timezone)
-    local = f"timezone('{timezone}', CAST(ordered_at AS TIMESTAMPTZ))"
-    row = connection.execute(f"SELECT CAST(max({local}) AS DATE) FROM orders_v").fetchone()  # noqa: S608
+    row = connection.execute(
+        f"SELECT CAST({_local('max(ordered_at)', timezone)} AS DATE) FROM orders_v"  # noqa: S608
+    ).fetchone()
     return row[0] if row and row[0] is not None else None
 
 
@@ -97,11 +154,8 @@ def purchase_days(
     units of ``currency``; orders in other currencies are left out)."""
     scale = 10 ** ingest.currency_exponent(currency)
     return connection.sql(
-        f"""SELECT customer_id, CAST({window.local("ordered_at")} AS DATE) AS day,
-                   SUM(total_minor) / {scale} AS spend
-            FROM orders_v
-            WHERE customer_id IS NOT NULL AND currency = '{currency}'
-              AND {window.where("ordered_at")}
+        f"""SELECT customer_id, CAST(local_at AS DATE) AS day, SUM(total_minor) / {scale} AS spend
+            FROM {window.orders} WHERE currency = '{currency}'
             GROUP BY ALL"""  # noqa: S608 - the currency is a known ISO code, the rest ours
     )
 
@@ -109,12 +163,10 @@ def purchase_days(
 def customers_seen(connection: duckdb.DuckDBPyConnection, window: Window) -> pd.DataFrame:
     """Every customer with an order or an event in the window: ``customer_id, first_seen``."""
     return connection.sql(
-        f"""SELECT customer_id, CAST(min(seen) AS DATE) AS first_seen FROM (
-                SELECT customer_id, {window.local("ordered_at")} AS seen FROM orders_v
-                WHERE customer_id IS NOT NULL AND {window.where("ordered_at")}
+        f"""SELECT customer_id, CAST(min(local_at) AS DATE) AS first_seen FROM (
+                SELECT customer_id, local_at FROM {window.orders}
                 UNION ALL
-                SELECT customer_id, {window.local("timestamp")} AS seen FROM events_v
-                WHERE customer_id IS NOT NULL AND {window.where("timestamp")}
+                SELECT customer_id, local_at FROM {window.first_events}
             ) GROUP BY customer_id ORDER BY customer_id"""  # noqa: S608
     ).df()
 
@@ -122,8 +174,7 @@ def customers_seen(connection: duckdb.DuckDBPyConnection, window: Window) -> pd.
 def channel_counts(connection: duckdb.DuckDBPyConnection, window: Window) -> pd.DataFrame:
     """Orders per customer and channel: ``customer_id, channel, orders``."""
     return connection.sql(
-        f"""SELECT customer_id, channel, count(*) AS orders FROM orders_v
-            WHERE customer_id IS NOT NULL AND {window.where("ordered_at")}
+        f"""SELECT customer_id, channel, count(*) AS orders FROM {window.orders}
             GROUP BY ALL"""  # noqa: S608
     ).df()
 
@@ -133,16 +184,13 @@ def attention_times(connection: duckdb.DuckDBPyConnection, window: Window) -> pd
 
     Purchases and the events in ``ATTENTION_EVENTS``; weekday 0 is Monday.
     """
-    names = ", ".join(f"'{name}'" for name in ATTENTION_EVENTS)
     return connection.sql(
-        f"""SELECT customer_id, hour(moment) AS hour, isodow(moment) - 1 AS weekday, count(*) AS n
+        f"""SELECT customer_id, hour(local_at) AS hour, isodow(local_at) - 1 AS weekday,
+                   count(*) AS n
             FROM (
-                SELECT customer_id, {window.local("ordered_at")} AS moment FROM orders_v
-                WHERE customer_id IS NOT NULL AND {window.where("ordered_at")}
+                SELECT customer_id, local_at FROM {window.orders}
                 UNION ALL
-                SELECT customer_id, {window.local("timestamp")} AS moment FROM events_v
-                WHERE customer_id IS NOT NULL AND name IN ({names})
-                  AND {window.where("timestamp")}
+                SELECT customer_id, local_at FROM {window.attention}
             ) GROUP BY ALL"""  # noqa: S608
     ).df()
 
@@ -153,10 +201,9 @@ def bought_products(connection: duckdb.DuckDBPyConnection, window: Window) -> pd
     return connection.sql(
         f"""SELECT o.customer_id, l.sku, any_value(l.product_name) AS product_name,
                    any_value(l.category) AS category,
-                   count(DISTINCT CAST({window.local("o.ordered_at")} AS DATE)) AS days,
-                   CAST(max({window.local("o.ordered_at")}) AS DATE) AS last_day
-            FROM order_lines_v AS l JOIN orders_v AS o ON o.order_pk = l.order_pk
-            WHERE o.customer_id IS NOT NULL AND l.quantity > 0
-              AND {window.where("o.ordered_at")}
+                   count(DISTINCT CAST(o.local_at AS DATE)) AS days,
+                   CAST(max(o.local_at) AS DATE) AS last_day
+            FROM order_lines_v AS l JOIN {window.orders} AS o ON o.order_pk = l.order_pk
+            WHERE l.quantity > 0
             GROUP BY o.customer_id, l.sku"""  # noqa: S608
     ).df()

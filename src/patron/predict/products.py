@@ -31,8 +31,12 @@ RECENT_DAYS = 180
 POPULAR_DAYS = 90
 REPEAT_SHARE = 0.2
 DEFAULT_K = 5
-# Candidates are scored for this many customers at a time (a dense block of scores).
-BLOCK = 20_000
+# Customers scored at a time, and the most scores (customers by products) held at once:
+# 16 million doubles, 128 MB.
+BLOCK = 50_000
+BLOCK_CELLS = 16_000_000
+# Each product's most similar products: the candidates it brings to its buyers.
+NEIGHBOURS = 50
 
 
 @dataclass(frozen=True)
@@ -146,74 +150,141 @@ class Recommendations:
     together: np.ndarray  # (customers, k) customers who bought both
 
 
+def _row_ranks(rows: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Entries ordered by row, then by value (highest first), and each one's rank in its row."""
+    order = np.lexsort((-values, rows))
+    sorted_rows = rows[order]
+    starts = np.searchsorted(sorted_rows, sorted_rows, side="left")
+    return order, np.arange(len(order)) - starts
+
+
+def _keep_top_per_row(matrix: sparse.csr_matrix, n: int) -> sparse.csr_matrix:
+    coo = matrix.tocoo()
+    order, rank = _row_ranks(coo.row, coo.data)
+    keep = order[rank < n]
+    return sparse.csr_matrix((coo.data[keep], (coo.row[keep], coo.col[keep])), shape=matrix.shape)
+
+
+def similarity_graph(model: ProductModel) -> sparse.csr_matrix:
+    """Cosine similarity of the products' buyer sets (co-occurrence over the geometric mean
+    of the buyer counts), keeping each product's ``NEIGHBOURS`` most similar products."""
+    norm = 1 / np.sqrt(np.maximum(model.buyers, 1))
+    similarity = (sparse.diags(norm) @ model.cooccurrence @ sparse.diags(norm)).tocsr()
+    return _keep_top_per_row(similarity, NEIGHBOURS)
+
+
 def recommend(model: ProductModel, history: History, k: int = DEFAULT_K) -> Recommendations:
-    """Top ``k`` products per customer of ``history``; never a product it excludes."""
+    """Top ``k`` products per customer of ``history``; never a product it excludes.
+
+    A customer's candidates are the neighbours (``similarity_graph``) of what they bought,
+    scored by the sum of the similarities; the recent popularity of a candidate breaks ties,
+    and the most popular products fill the lists that remain short.
+    """
     if k < 1:
         msg = f"k must be at least 1, not {k}"
         raise ValueError(msg)
-    customers, products = history.bought.shape
-    k_eff = min(k, products)
-    # Cosine: co-occurrence over the geometric mean of the two products' buyer counts.
-    norm = np.sqrt(np.maximum(model.buyers, 1))
-    similarity = sparse.diags(1 / norm) @ model.cooccurrence @ sparse.diags(1 / norm)
-    # Recent popularity as a small tie-breaker (below any co-occurrence score's resolution).
-    popularity = model.recent_buyers + model.buyers / (model.buyers.max() + 1)
+    customers = history.bought.shape[0]
+    graph = similarity_graph(model)
+    popularity = _popularity(model)
+    # Recent popularity as a tie-breaker, below any similarity's resolution.
     tie_break = popularity / (popularity.max() + 1) * 1e-6
     top = np.full((customers, k), -1, dtype=np.int64)
-    because = np.full((customers, k), -1, dtype=np.int64)
-    together = np.zeros((customers, k), dtype=np.int64)
-    cooccurrence = model.cooccurrence.tocsc()
-    for start in range(0, customers, BLOCK):
-        stop = min(start + BLOCK, customers)
-        bought = history.bought[start:stop]
-        scores = np.asarray((bought @ similarity).todense())
-        has_score = scores > 0
-        scores += tie_break
-        # Popular products follow the scored ones, in order of popularity.
-        scores[~has_score] = tie_break[np.nonzero(~has_score)[1]] - 1.0
+    products = graph.shape[1]
+    k_eff = min(k, products)
+    # Dense blocks of candidate scores: argpartition on a block beats sorting sparse rows.
+    block = max(1, min(BLOCK, BLOCK_CELLS // max(products, 1)))
+    for start in range(0, customers, block):
+        stop = min(start + block, customers)
+        scores = (history.bought[start:stop] @ graph).toarray()
         excluded = history.excluded[start:stop].tocoo()
-        scores[excluded.row, excluded.col] = -np.inf
-        if k_eff < products:
-            best = np.argpartition(-scores, k_eff - 1, axis=1)[:, :k_eff]
-        else:
-            best = np.tile(np.arange(products), (stop - start, 1))
-        order = np.argsort(-np.take_along_axis(scores, best, axis=1), axis=1, kind="stable")
-        best = np.take_along_axis(best, order, axis=1)
+        scores[excluded.row, excluded.col] = 0
+        candidate = scores > 0
+        scores = np.where(candidate, scores + tie_break, -np.inf)
+        best = np.argpartition(-scores, k_eff - 1, axis=1)[:, :k_eff]
         best_scores = np.take_along_axis(scores, best, axis=1)
-        best[~np.isfinite(best_scores)] = -1
-        top[start:stop, :k_eff] = best
-        supported = best_scores > 0
-        because[start:stop, :k_eff], together[start:stop, :k_eff] = _explain(
-            bought, cooccurrence, best, supported
-        )
+        order = np.argsort(-best_scores, axis=1, kind="stable")
+        best = np.take_along_axis(best, order, axis=1)
+        best_scores = np.take_along_axis(best_scores, order, axis=1)
+        top[start:stop, :k_eff] = np.where(np.isfinite(best_scores), best, -1)
+        _fill_with_popular(top[start:stop], history.excluded[start:stop], popularity)
+    because, together = _explain(history.bought, model.cooccurrence, top, graph)
     return Recommendations(top, because, together)
+
+
+def _popularity(model: ProductModel) -> np.ndarray:
+    # Buyers in the last POPULAR_DAYS, ties broken by buyers ever.
+    return np.asarray(model.recent_buyers + model.buyers / (model.buyers.max() + 1))
+
+
+def _fill_with_popular(
+    top: np.ndarray, excluded: sparse.csr_matrix, popularity: np.ndarray
+) -> None:
+    """Fill each row's empty slots (``-1``) with the most popular products not excluded and
+    not already in the row."""
+    k = top.shape[1]
+    short = np.nonzero((top < 0).any(axis=1))[0]
+    if len(short) == 0:
+        return
+    # Enough popular candidates for the customer with the most exclusions.
+    per_row = np.diff(excluded.indptr)
+    width = min(len(popularity), k + int(per_row.max(initial=0)))
+    candidates = np.argsort(-popularity, kind="stable")[:width]
+    allowed = ~np.asarray(excluded[short][:, candidates].todense(), dtype=bool)
+    for slot in range(k):
+        allowed &= candidates[np.newaxis, :] != top[short, slot][:, np.newaxis]
+    for slot in range(k):
+        empty = top[short, slot] < 0
+        first = allowed.argmax(axis=1)
+        found = empty & allowed[np.arange(len(short)), first]
+        rows = short[found]
+        top[rows, slot] = candidates[first[found]]
+        allowed[np.nonzero(found)[0], first[found]] = False
 
 
 def _explain(
     bought: sparse.csr_matrix,
-    cooccurrence: sparse.csc_matrix,
-    best: np.ndarray,
-    supported: np.ndarray,
+    cooccurrence: sparse.csr_matrix,
+    top: np.ndarray,
+    graph: sparse.csr_matrix,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """For each recommended product, the customer's product bought with it by most
-    customers, and how many."""
-    because = np.full(best.shape, -1, dtype=np.int64)
-    together = np.zeros(best.shape, dtype=np.int64)
-    for column in range(best.shape[1]):
-        rows = np.nonzero(supported[:, column])[0]
-        if len(rows) == 0:
-            continue
-        candidates = best[rows, column]
-        # Row by row: the customer's products weighted by their co-occurrence with the
-        # candidate.
-        weights = bought[rows].multiply(cooccurrence[:, candidates].T.tocsr()).tocsr()
-        if weights.nnz == 0:
-            continue
-        argmax = np.asarray(weights.argmax(axis=1)).ravel()
-        counts = np.asarray(weights.max(axis=1).todense()).ravel()
-        because[rows, column] = np.where(counts > 0, argmax, -1)
-        together[rows, column] = counts.astype(np.int64)
+    """For each recommended product, the customer's product that supports it most (the one
+    most similar to it) and how many customers bought both; ``-1`` for popularity picks."""
+    customers, k = top.shape
+    products = cooccurrence.shape[1]
+    because = np.full(top.shape, -1, dtype=np.int64)
+    together = np.zeros(top.shape, dtype=np.int64)
+    rows = np.repeat(np.arange(customers), np.diff(bought.indptr))
+    items = bought.indices.astype(np.int64)
+    starts = bought.indptr[:-1]
+    nonempty = np.diff(bought.indptr) > 0
+    # Look-ups of (product, product) in the graph and in the co-occurrence counts.
+    graph = graph.tocsr()
+    graph.sort_indices()
+    graph_keys = np.repeat(np.arange(products), np.diff(graph.indptr)) * products + graph.indices
+    counts = cooccurrence.tocsr()
+    counts.sort_indices()
+    count_keys = np.repeat(np.arange(products), np.diff(counts.indptr)) * products + counts.indices
+    for slot in range(k):
+        candidate = top[rows, slot]
+        keys = items * products + candidate
+        similarity = _look_up(graph_keys, graph.data, keys) * (candidate >= 0)
+        best = np.zeros(customers)
+        best[nonempty] = np.maximum.reduceat(similarity, starts[nonempty])
+        support = np.nonzero((similarity > 0) & (similarity == best[rows]))[0]
+        first_rows, first = np.unique(rows[support], return_index=True)
+        chosen = support[first]
+        because[first_rows, slot] = items[chosen]
+        together[first_rows, slot] = _look_up(count_keys, counts.data, keys[chosen]).astype(
+            np.int64
+        )
     return because, together
+
+
+def _look_up(keys: np.ndarray, values: np.ndarray, queries: np.ndarray) -> np.ndarray:
+    if len(keys) == 0:
+        return np.zeros(len(queries))
+    positions = np.minimum(np.searchsorted(keys, queries), len(keys) - 1)
+    return np.where(keys[positions] == queries, values[positions], 0.0)
 
 
 def recommendation_lists(
@@ -246,17 +317,10 @@ def recommendation_lists(
 def popularity_baseline(model: ProductModel, history: History, k: int = DEFAULT_K) -> np.ndarray:
     """The naive baseline: the ``k`` most popular products each customer has not just
     bought (the same exclusions as ``recommend``), ``-1`` where fewer than k remain."""
-    popularity = model.recent_buyers + model.buyers / (model.buyers.max() + 1)
-    order = np.argsort(-popularity, kind="stable")
     customers = history.bought.shape[0]
     top = np.full((customers, k), -1, dtype=np.int64)
+    popularity = _popularity(model)
     for start in range(0, customers, BLOCK):
         stop = min(start + BLOCK, customers)
-        # Candidates in order of popularity, minus each customer's excluded products.
-        allowed = ~np.asarray(history.excluded[start:stop][:, order].todense(), dtype=bool)
-        ranks = np.cumsum(allowed, axis=1)
-        for position in range(k):
-            chosen = allowed & (ranks == position + 1)
-            found = chosen.any(axis=1)
-            top[start:stop, position] = np.where(found, order[chosen.argmax(axis=1)], -1)
+        _fill_with_popular(top[start:stop], history.excluded[start:stop], popularity)
     return top

@@ -98,20 +98,22 @@ class _Split:
     """The calibration period (everything before ``start``) and the holdout ``[start, end)``."""
 
     connection: duckdb.DuckDBPyConnection
-    start: date
-    end: date
-    timezone: str
+    calibration: inputs.Window
+    holdout: inputs.Window
+
+    @property
+    def start(self) -> date:
+        return self.calibration.end
+
+    @property
+    def end(self) -> date:
+        return self.holdout.end
 
     def before(self, reader: Callable[[duckdb.DuckDBPyConnection, inputs.Window], T]) -> T:
-        return reader(
-            self.connection, inputs.make_window(self.connection, None, self.start, self.timezone)
-        )
+        return reader(self.connection, self.calibration)
 
     def after(self, reader: Callable[[duckdb.DuckDBPyConnection, inputs.Window], T]) -> T:
-        return reader(
-            self.connection,
-            inputs.make_window(self.connection, self.start, self.end, self.timezone),
-        )
+        return reader(self.connection, self.holdout)
 
 
 def _periods(
@@ -158,7 +160,7 @@ def back_test(
     _purchases_and_churn(
         start=start, end=end, summary=summary, actual=actual, metrics=metrics, charts=charts
     )
-    split = _Split(connection, start, end, timezone)
+    split = _Split(connection, calibration, window)
     _next_products(split, metrics, charts)
     _send_hours(split, metrics, charts)
     _channels(split, metrics, charts)

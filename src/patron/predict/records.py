@@ -7,10 +7,9 @@ on SQLite), so a million customers never go through the ORM one by one.
 
 from __future__ import annotations
 
-import math
 import time
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 import orjson
@@ -25,12 +24,16 @@ from patron.predict.run import (
     FittedModel,
     PredictionOptions,
     PredictionRun,
+    churn_bands,
     compute_predictions,
     customer_values,
 )
 from patron.storage import make_engine, utcnow
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    import pandas as pd  # type: ignore[import-untyped]
     from sqlalchemy import Connection, Engine
     from sqlalchemy.orm import Session
 
@@ -48,48 +51,37 @@ class PredictionNotFoundError(LookupError):
     """No prediction or model is stored for what was asked."""
 
 
-def _optional(value: float) -> float | None:
-    return None if math.isnan(value) else float(value)
-
-
-def _optional_int(value: float) -> int | None:
-    return None if math.isnan(value) else round(value)
+def _nullable(values: pd.Series, cast: Callable[[float], Any]) -> list[Any]:
+    return [None if value != value else cast(value) for value in values.tolist()]  # noqa: PLR0124 - NaN test
 
 
 def _rows(run: PredictionRun, computed_at: datetime) -> list[tuple[Any, ...]]:
+    """One tuple per customer in ``_COLUMNS`` order; ``values`` as its JSON text."""
     frame = run.customers
     documents = customer_values(run)
-    rows = []
-    for (customer, p_alive, churn, expected_90d, value, currency_known, hour, weekday,
-         channel, document) in zip(
-        frame["customer_id"].tolist(), frame["p_alive"].tolist(),
-        frame["churn_probability"].tolist(), frame["expected_90d"].tolist(),
-        frame["clv"].tolist(), (~frame["clv"].isna()).tolist(),
-        frame["best_send_hour"].tolist(), frame["best_send_weekday"].tolist(),
-        frame["preferred_channel"].tolist(), documents, strict=True,
-    ):  # fmt: skip
-        churn_part = document.get("churn") or {}
-        next_on = churn_part.get("expected_next_purchase_on")
-        rows.append(
-            (
-                int(customer),
-                run.as_of,
-                PREDICTIONS_VERSION,
-                _optional(p_alive),
-                _optional(churn),
-                churn_part.get("band"),
-                _optional(expected_90d),
-                _optional_int(value),
-                run.currency if currency_known else None,
-                date.fromisoformat(next_on) if next_on else None,
-                channel,
-                _optional_int(hour),
-                _optional_int(weekday),
-                document,
-                computed_at,
-            )
-        )
-    return rows
+    known_clv = frame["clv"].notna().tolist()
+    next_on = [
+        None if day != day else run.as_of + timedelta(days=round(day))  # noqa: PLR0124
+        for day in frame["next_purchase_days"].tolist()
+    ]
+    columns = (
+        frame["customer_id"].astype(int).tolist(),
+        [run.as_of] * len(frame),
+        [PREDICTIONS_VERSION] * len(frame),
+        _nullable(frame["p_alive"], float),
+        _nullable(frame["churn_probability"], float),
+        churn_bands(frame["churn_probability"].to_numpy(float)).tolist(),
+        _nullable(frame["expected_90d"], float),
+        _nullable(frame["clv"], round),
+        [run.currency if known else None for known in known_clv],
+        next_on,
+        frame["preferred_channel"].tolist(),
+        _nullable(frame["best_send_hour"], round),
+        _nullable(frame["best_send_weekday"], round),
+        [orjson.dumps(document).decode() for document in documents],
+        [computed_at] * len(frame),
+    )
+    return list(zip(*columns, strict=True))
 
 
 def store_run(engine: Engine, run: PredictionRun) -> int:
@@ -121,12 +113,28 @@ def store_run(engine: Engine, run: PredictionRun) -> int:
         if connection.dialect.name == "postgresql":
             _copy_postgres(connection, rows)
         else:
-            for start in range(0, len(rows), SQLITE_CHUNK):
-                chunk = rows[start : start + SQLITE_CHUNK]
-                connection.execute(
-                    insert(Prediction), [dict(zip(_COLUMNS, row, strict=True)) for row in chunk]
-                )
+            _insert_sqlite(connection, rows)
     return len(rows)
+
+
+def _insert_sqlite(connection: Connection, rows: list[tuple[Any, ...]]) -> None:
+    # Straight to the driver's executemany, in the text forms SQLAlchemy's SQLite types
+    # store (ISO dates; naive UTC times), without a compiled statement per row.
+    columns = ", ".join(f'"{name}"' for name in _COLUMNS)
+    marks = ", ".join("?" for _ in _COLUMNS)
+    statement = f"INSERT INTO predictions ({columns}) VALUES ({marks})"  # noqa: S608
+    dates = (_COLUMNS.index("as_of"), _COLUMNS.index("next_purchase_on"))
+    stamp = _COLUMNS.index("computed_at")
+    for start in range(0, len(rows), SQLITE_CHUNK):
+        chunk = []
+        for row in rows[start : start + SQLITE_CHUNK]:
+            values = list(row)
+            for position in dates:
+                if values[position] is not None:
+                    values[position] = values[position].isoformat()
+            values[stamp] = values[stamp].astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+            chunk.append(tuple(values))
+        connection.exec_driver_sql(statement, chunk)
 
 
 def _copy_postgres(connection: Connection, rows: list[tuple[Any, ...]]) -> None:
@@ -135,16 +143,13 @@ def _copy_postgres(connection: Connection, rows: list[tuple[Any, ...]]) -> None:
         msg = f"COPY needs a psycopg connection, not {type(raw).__name__}"
         raise TypeError(msg)
     columns = ", ".join(f'"{name}"' for name in _COLUMNS)
-    values_at = _COLUMNS.index("values")
     with (
         raw.cursor() as cursor,
         cursor.copy(f"COPY predictions ({columns}) FROM STDIN") as copy,
     ):
         for row in rows:
             # jsonb takes the document's text; COPY parses it on the server.
-            copy.write_row(
-                (*row[:values_at], orjson.dumps(row[values_at]).decode(), *row[values_at + 1 :])
-            )
+            copy.write_row(row)
 
 
 @dataclass(frozen=True)

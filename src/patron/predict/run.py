@@ -8,7 +8,6 @@ a run for a past date is a back-test of what the models would have said then.
 
 from __future__ import annotations
 
-import math
 import time
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -307,84 +306,68 @@ def _preferences(
     return fitted
 
 
-def _number(value: float, digits: int = 4) -> float | None:
-    return None if math.isnan(value) else round(float(value), digits)
+def _rounded(frame: pd.DataFrame, column: str, digits: int = 4) -> list[Any]:
+    return [None if value != value else value for value in frame[column].round(digits).tolist()]  # noqa: PLR0124 - NaN test
+
+
+def churn_bands(probabilities: np.ndarray) -> np.ndarray:
+    """``churn_band`` of every probability (None where the probability is NaN)."""
+    bands = np.full(len(probabilities), None, dtype=object)
+    known = ~np.isnan(probabilities)
+    lower = 0.0
+    for band, limit in clv.CHURN_BANDS:
+        bands[known & (probabilities >= lower) & (probabilities < limit)] = band
+        lower = limit
+    return bands
 
 
 def customer_values(run: PredictionRun) -> list[dict[str, Any]]:
     """Each customer's predictions as the JSON document stored with them."""
     frame = run.customers
-    documents: list[dict[str, Any]] = []
-    columns = [
-        frame[name].to_numpy()
-        for name in (
-            "customer_id",
-            "p_alive",
-            "churn_probability",
-            "expected_30d",
-            "expected_90d",
-            "expected_365d",
-            "spend",
-            "clv",
-            "next_purchase_days",
-            "next_products",
-            "channel_probabilities",
-            "preferred_channel",
-            "best_send_hour",
-            "best_send_weekday",
-            "send_observations",
-        )
+    next_on = [
+        None if days != days else (run.as_of + timedelta(days=round(days))).isoformat()  # noqa: PLR0124
+        for days in frame["next_purchase_days"].tolist()
     ]
+    bands = churn_bands(frame["churn_probability"].to_numpy(float)).tolist()
+    timezone = run.model("send_time").parameters.get("timezone")
+    weekdays = preferences.WEEKDAYS
+    documents: list[dict[str, Any]] = []
     for (
-        _customer,
-        p_alive,
-        churn,
-        e30,
-        e90,
-        e365,
-        spend,
-        value,
-        next_days,
-        next_products,
-        channel_probabilities,
-        preferred,
-        hour,
-        weekday,
-        observations,
-    ) in zip(*columns, strict=True):
+        p_alive, churn, e30, e90, e365, spend, value, next_day, band, next_products,
+        channel_probabilities, preferred, hour, weekday, observations,
+    ) in zip(
+        _rounded(frame, "p_alive"), _rounded(frame, "churn_probability"),
+        _rounded(frame, "expected_30d"), _rounded(frame, "expected_90d"),
+        _rounded(frame, "expected_365d"), _rounded(frame, "spend", 0), _rounded(frame, "clv", 0),
+        next_on, bands, frame["next_products"].tolist(),
+        frame["channel_probabilities"].tolist(), frame["preferred_channel"].tolist(),
+        _rounded(frame, "best_send_hour", 0), _rounded(frame, "best_send_weekday", 0),
+        frame["send_observations"].tolist(), strict=True,
+    ):  # fmt: skip
         document: dict[str, Any] = {}
-        if not math.isnan(p_alive):
-            next_on = (
-                None
-                if math.isnan(next_days)
-                else (run.as_of + timedelta(days=round(next_days))).isoformat()
-            )
+        if p_alive is not None:
             document["clv"] = {
-                "expected_purchases": {
-                    "30d": _number(e30),
-                    "90d": _number(e90),
-                    "365d": _number(e365),
-                },
-                "p_alive": _number(p_alive),
-                "spend_per_purchase_minor": round(float(spend)),
-                "clv_12m_minor": round(float(value)),
+                "expected_purchases": {"30d": e30, "90d": e90, "365d": e365},
+                "p_alive": p_alive,
+                "spend_per_purchase_minor": int(spend),
+                "clv_12m_minor": int(value),
                 "currency": run.currency,
             }
             document["churn"] = {
-                "probability": _number(churn),
-                "band": clv.churn_band(float(churn)),
+                "probability": churn,
+                "band": band,
                 "horizon_days": clv.CHURN_HORIZON_DAYS,
-                "expected_next_purchase_on": next_on,
+                "expected_next_purchase_on": next_day,
             }
         document["next_products"] = next_products
         if channel_probabilities is not None:
             document["channel"] = {"preferred": preferred, "probabilities": channel_probabilities}
-        if not math.isnan(hour):
+        if hour is not None:
             document["send_time"] = {
                 "hour": int(hour),
-                "weekday": preferences.WEEKDAYS[int(weekday)],
+                "weekday": weekdays[int(weekday)],
                 "observations": int(observations),
-                "timezone": run.model("send_time").parameters.get("timezone"),
+                "timezone": timezone,
             }
         documents.append(document)
     return documents

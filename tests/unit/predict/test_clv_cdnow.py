@@ -93,3 +93,17 @@ def test_discount_rate_outside_range_is_refused(summary: pd.DataFrame) -> None:
 
     with pytest.raises(ClvError, match="discount rate"):
         score_clv(model, summary, monthly_discount_rate=1.5)
+
+
+def test_clv_is_purchases_times_spend_discounted_month_by_month(summary: pd.DataFrame) -> None:
+    model = fit_clv(summary)
+
+    undiscounted = score_clv(model, summary, monthly_discount_rate=0.0)
+    discounted = score_clv(model, summary, monthly_discount_rate=0.01)
+
+    # without discounting, CLV is a year's expected purchases times the spend per purchase
+    year = undiscounted.expected_purchases[365] * undiscounted.spend_per_purchase
+    assert undiscounted.clv == pytest.approx(year, rel=0.01)
+    # a 1 % monthly rate takes between 1 % (first month) and 11.4 % (twelfth) off each month
+    ratio = discounted.clv.sum() / undiscounted.clv.sum()
+    assert 1 / 1.01**12 < ratio < 1 / 1.01
