@@ -1045,9 +1045,8 @@ class SqliteWriter:
             connection.close()
 
     def size_on_disk(self) -> int:
-        return sum(
-            p.stat().st_size for p in Path(self.path).parent.glob(Path(self.path).name + "*")
-        )
+        files = (Path(self.path + suffix) for suffix in ("", "-wal", "-shm"))
+        return sum(file.stat().st_size for file in files if file.is_file())
 
 
 # Secondary indexes of the public schema: those that back no constraint.
