@@ -52,6 +52,11 @@ def _build(customers: int, orders_per_customer: float, directory: Path) -> str:
     return f"sqlite:///{path}"
 
 
+def _progress(what: str, figures: object) -> None:
+    # Each measurement as it is taken, so that a long run shows where it is.
+    print(f"{what}: {figures} (peak RSS {_peak_rss_mb():.0f} MB)", file=sys.stderr, flush=True)
+
+
 def _scan(database_url: str) -> float:
     with open_store(database_url) as store:
         started = time.perf_counter()
@@ -104,11 +109,14 @@ def main() -> int:
         scans, clv_runs, stages, wholes = [], [], [], []
         for _ in range(args.repeat):
             scans.append(_scan(database_url))
+            _progress("scan", scans[-1])
             clv_runs.append(_clv_alone(database_url, options))
+            _progress("clv alone", clv_runs[-1])
             started = time.perf_counter()
             summary = predict.run_predictions(database_url, options)
             wholes.append(time.perf_counter() - started)
             stages.append(summary.seconds)
+            _progress("predict", {"whole": wholes[-1], **summary.seconds})
         scan = statistics.median(scans)
         result = {
             "database": database_url.split("///")[-1]
