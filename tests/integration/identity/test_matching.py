@@ -22,8 +22,9 @@ from patron.identity import (
     reject_match_pair,
     resolve_records,
 )
+from patron.identity.matching.features import record_features
 from patron.identity.models import Merge, MergeBlock, RecordProfile
-from patron.ingest import import_world
+from patron.ingest import Channel, create_source, ensure_source, import_world
 from patron.ingest.models import Source, SourceRecord
 from patron.world import generate_world
 
@@ -188,3 +189,31 @@ def test_resolve_without_records_does_nothing(sessions: sessionmaker[Session]) -
     assert summary.records == 0
     assert summary.merged == 0
     assert summary.model_version == ""
+
+
+def test_features_read_national_phones_in_the_source_region_or_the_default(
+    sessions: sessionmaker[Session],
+) -> None:
+    # Given a national phone number from a source without a region and one from a German source
+    with sessions.begin() as session:
+        plain = ensure_source(session, "crm", Channel.CRM)
+        german = create_source(session, "shop-de", Channel.ESHOP, default_region="de").source
+        session.add_all(
+            [
+                SourceRecord(
+                    source_id=plain.id, record_id="a", phone="07400 123456", content_hash="a"
+                ),
+                SourceRecord(
+                    source_id=german.id, record_id="b", phone="030 123456", content_hash="b"
+                ),
+            ]
+        )
+
+    # When the features are read with and without a default region
+    with sessions() as session:
+        with_default = record_features(session, default_region="GB").column("phone").to_pylist()
+        without = record_features(session).column("phone").to_pylist()
+
+    # Then the region-less source's number is read in the default region, the other in its own
+    assert with_default == ["+447400123456", "+4930123456"]
+    assert without == [None, "+4930123456"]
