@@ -272,6 +272,9 @@ def _phone_candidates(regions: list[str]) -> str:
     cases: list[str] = []
     calling_codes: set[int] = set()
     for region in regions:
+        # A region is written into the SQL: only the two-letter codes phonenumbers knows.
+        if not (len(region) == 2 and region.isascii() and region.isalpha()):
+            continue
         metadata = PhoneMetadata.metadata_for_region(region.upper(), None)
         if metadata is None or metadata.country_code is None:
             continue
