@@ -6,13 +6,12 @@ import io
 import math
 from typing import TYPE_CHECKING, Literal
 
-from matplotlib.figure import Figure
-
 from patron.analytics.cells import axis_scale
 from patron.analytics.contract import Chart, ChartKind, Unit
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
 
     from patron.analytics.contract import Report, Table
 
@@ -87,9 +86,16 @@ def _save(figure: Figure, image_format: ImageFormat) -> bytes:
     return buffer.getvalue()
 
 
+def _figure(width: float, height: float) -> Figure:
+    # matplotlib costs about a second to import: only a command that draws pays for it.
+    from matplotlib.figure import Figure  # noqa: PLC0415
+
+    return Figure(figsize=(width, height), layout="constrained")
+
+
 def draw_chart(chart: Chart, image_format: ImageFormat = "svg") -> bytes:
     """One chart as an image."""
-    figure = Figure(figsize=(_WIDTH, _HEIGHT), layout="constrained")
+    figure = _figure(_WIDTH, _HEIGHT)
     _draw(figure.add_subplot(), chart)
     return _save(figure, image_format)
 
@@ -110,7 +116,7 @@ def _draw_table(ax: Axes, table: Table, formatted: list[list[str]]) -> None:
 def draw_report(report: Report, formatted_first_table: list[list[str]]) -> bytes:
     """Every chart of ``report`` stacked in one PNG; the first table when it has no chart."""
     count = max(len(report.charts), 1)
-    figure = Figure(figsize=(_WIDTH, _HEIGHT * count + 0.6), layout="constrained")
+    figure = _figure(_WIDTH, _HEIGHT * count + 0.6)
     period = str(report.period) if report.period else "all data"
     figure.suptitle(f"{report.title} · {period}", fontsize="large")
     axes = figure.subplots(count, 1, squeeze=False)
