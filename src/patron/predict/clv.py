@@ -25,13 +25,12 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd  # type: ignore[import-untyped]
-from lifetimes import BetaGeoFitter, GammaGammaFitter
-from lifetimes.utils import ConvergenceError
 
 if TYPE_CHECKING:
     from datetime import date
 
     import duckdb
+    from lifetimes import BetaGeoFitter
 
 TIME_UNIT = "week"
 DAYS_PER_UNIT = 7.0
@@ -72,9 +71,13 @@ _SUMMARY_SQL = """
 """
 
 
-# How a lifetimes fit fails: the optimiser gives up, or the Hessian of a degenerate fit
-# cannot be inverted, or the numbers overflow.
-_FIT_ERRORS = (ConvergenceError, ValueError, ArithmeticError, np.linalg.LinAlgError)
+def _fit_errors() -> tuple[type[Exception], ...]:
+    """How a lifetimes fit fails: the optimiser gives up, or the Hessian of a degenerate fit
+    cannot be inverted, or the numbers overflow."""
+    # lifetimes (with autograd and scipy) costs over a second to import: only a fit pays.
+    from lifetimes.utils import ConvergenceError  # noqa: PLC0415
+
+    return (ConvergenceError, ValueError, ArithmeticError, np.linalg.LinAlgError)
 
 
 class ClvError(ValueError):
@@ -130,6 +133,8 @@ class ClvModel:
         }
 
     def bgnbd_fitter(self) -> BetaGeoFitter:
+        from lifetimes import BetaGeoFitter  # noqa: PLC0415
+
         fitter = BetaGeoFitter()
         fitter.params_ = pd.Series(
             [self.bgnbd.r, self.bgnbd.alpha, self.bgnbd.a, self.bgnbd.b],
@@ -188,6 +193,8 @@ def _fit_bgnbd(summary: pd.DataFrame, penalizer: float) -> tuple[BgNbdParameters
     grouped = (
         summary.groupby(["frequency", "recency", "T"], sort=False).size().reset_index(name="weight")
     )
+    from lifetimes import BetaGeoFitter  # noqa: PLC0415
+
     fitter, used, failures = None, penalizer, []
     for used in (penalizer, *RETRY_PENALIZERS):
         candidate = BetaGeoFitter(penalizer_coef=used)
@@ -200,7 +207,7 @@ def _fit_bgnbd(summary: pd.DataFrame, penalizer: float) -> tuple[BgNbdParameters
                     grouped["T"],
                     weights=grouped["weight"],
                 )
-        except _FIT_ERRORS as error:
+        except _fit_errors() as error:
             failures.append(f"penalizer {used}: {type(error).__name__}")
             continue
         fitter = candidate
@@ -248,6 +255,8 @@ def _fit_gamma_gamma(
             f"{len(buyers)} customers with repeat purchases (at least {MIN_SPEND_CUSTOMERS} needed)"
         )
         return None, diagnostics
+    from lifetimes import GammaGammaFitter  # noqa: PLC0415
+
     fitter = GammaGammaFitter(penalizer_coef=penalizer)
     # The optimiser starts from parameters near 0.1, far from a scale parameter of hundreds
     # of pounds, and often stops there: fit on spend in units of the mean spend (v is a scale
@@ -256,7 +265,7 @@ def _fit_gamma_gamma(
     try:
         with contextlib.redirect_stdout(io.StringIO()):
             fitter.fit(buyers["frequency"], buyers["monetary_value"] / unit)
-    except _FIT_ERRORS as error:  # the optimiser's failure is a fallback, not a crash
+    except _fit_errors() as error:  # the optimiser's failure is a fallback, not a crash
         diagnostics["fallback_reason"] = f"the fit did not converge ({type(error).__name__})"
         return None, diagnostics
     params = {name: float(fitter.params_[name]) for name in ("p", "q", "v")}

@@ -17,8 +17,6 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from scipy.optimize import minimize_scalar  # type: ignore[import-untyped]
-from scipy.special import gammaln  # type: ignore[import-untyped]
 
 if TYPE_CHECKING:
     import pandas as pd  # type: ignore[import-untyped]
@@ -84,6 +82,10 @@ def dirichlet_strength(counts: np.ndarray, population: np.ndarray) -> float:
 
     Only customers with two or more observations carry information about ``s``.
     """
+    # scipy costs most of a second to import: only a prediction run pays for it.
+    from scipy.optimize import minimize_scalar  # type: ignore[import-untyped]  # noqa: PLC0415
+    from scipy.special import gammaln  # type: ignore[import-untyped]  # noqa: PLC0415
+
     informative = counts[counts.sum(axis=1) >= 2]
     if len(informative) == 0:
         return float(STRENGTH_BOUNDS[1])

@@ -26,7 +26,6 @@ from typing import TYPE_CHECKING, TypeVar
 
 import numpy as np
 from scipy import sparse  # type: ignore[import-untyped]
-from scipy.stats import rankdata  # type: ignore[import-untyped]
 
 from patron.analytics import (
     Chart,
@@ -278,6 +277,9 @@ def _auc(scores: np.ndarray, positive: np.ndarray) -> float | None:
     negatives = len(positive) - positives
     if positives == 0 or negatives == 0:
         return None
+    # scipy.stats costs about a second to import: only a back-test pays for it.
+    from scipy.stats import rankdata  # type: ignore[import-untyped]  # noqa: PLC0415
+
     ranks = rankdata(scores)
     return float(
         (ranks[positive].sum() - positives * (positives + 1) / 2) / (positives * negatives)
