@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from datetime import date
 
     import duckdb
-    import pandas as pd  # type: ignore[import-untyped]
+    import pandas as pd
 
 # Events that show when a customer pays attention: app opens, and opens and clicks of
 # messages (named as Segment's specs name them). Purchases count too (read from orders).

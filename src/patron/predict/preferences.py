@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 if TYPE_CHECKING:
-    import pandas as pd  # type: ignore[import-untyped]
+    import pandas as pd
 
 # The likelihood of s is estimated on at most this many customers (a seeded sample): it is a
 # single number, and more customers do not move it.
@@ -83,8 +83,8 @@ def dirichlet_strength(counts: np.ndarray, population: np.ndarray) -> float:
     Only customers with two or more observations carry information about ``s``.
     """
     # scipy costs most of a second to import: only a prediction run pays for it.
-    from scipy.optimize import minimize_scalar  # type: ignore[import-untyped]  # noqa: PLC0415
-    from scipy.special import gammaln  # type: ignore[import-untyped]  # noqa: PLC0415
+    from scipy.optimize import minimize_scalar  # noqa: PLC0415
+    from scipy.special import gammaln  # noqa: PLC0415
 
     informative = counts[counts.sum(axis=1) >= 2]
     if len(informative) == 0:

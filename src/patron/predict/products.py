@@ -21,8 +21,8 @@ from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd  # type: ignore[import-untyped]
-from scipy import sparse  # type: ignore[import-untyped]
+import pandas as pd
+from scipy import sparse
 
 if TYPE_CHECKING:
     from datetime import date

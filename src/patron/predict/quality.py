@@ -25,7 +25,7 @@ from datetime import date, timedelta
 from typing import TYPE_CHECKING, TypeVar
 
 import numpy as np
-from scipy import sparse  # type: ignore[import-untyped]
+from scipy import sparse
 
 from patron.analytics import (
     Chart,
@@ -44,7 +44,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable
 
     import duckdb
-    import pandas as pd  # type: ignore[import-untyped]
+    import pandas as pd
 
     from patron.analytics import AnalyticsStore, ReportRequest
 
@@ -278,7 +278,7 @@ def _auc(scores: np.ndarray, positive: np.ndarray) -> float | None:
     if positives == 0 or negatives == 0:
         return None
     # scipy.stats costs about a second to import: only a back-test pays for it.
-    from scipy.stats import rankdata  # type: ignore[import-untyped]  # noqa: PLC0415
+    from scipy.stats import rankdata  # noqa: PLC0415
 
     ranks = rankdata(scores)
     return float(

@@ -33,7 +33,7 @@ from patron.storage import make_engine, utcnow
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-    import pandas as pd  # type: ignore[import-untyped]
+    import pandas as pd
     from sqlalchemy import Connection, Engine
     from sqlalchemy.orm import Session
 
