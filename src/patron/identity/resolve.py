@@ -69,6 +69,9 @@ if TYPE_CHECKING:
 EVENTS_CURSOR = "identity"
 ORDERS_CURSOR = "identity-orders"
 TRAITS_CURSOR = "identity-traits"
+# Records are found by what they hold (no node yet, or content changed since), not by an
+# append-only id: each sweep walks the table once, from here, and starts again at the end.
+RECORDS_SWEEP_CURSOR = "identity-records-sweep"
 # The traits pass reads this many batches of the log per call: it only decodes the traits of
 # identify calls, and orders and events wait until it has caught up.
 _TRAITS_BATCHES = 20
@@ -719,25 +722,39 @@ def _resolve_record_rows(
         batch.session.execute(update(RecordProfile), updates)
 
 
+def _records_to_resolve(session: Session, *, after: int, limit: int) -> list[Any]:
+    return list(
+        session.execute(
+            select(*_RECORD_COLUMNS)
+            .outerjoin(RecordProfile, RecordProfile.source_record_id == SourceRecord.id)
+            .where(
+                SourceRecord.id > after,
+                or_(
+                    RecordProfile.source_record_id.is_(None),
+                    RecordProfile.content_hash.is_(None),
+                    RecordProfile.content_hash != SourceRecord.content_hash,
+                ),
+            )
+            .order_by(SourceRecord.id)
+            .limit(limit)
+        ).all()
+    )
+
+
 def resolve_customer_records(
     session: Session, *, default_region: str, limit: int = 5_000
 ) -> ResolutionStep:
     """Resolve the next ``limit`` customer records not resolved yet or changed since (placeholders
     left by orders too); call until it reads none. Runs in the caller's transaction."""
     ingest.lock_cursor(session, EVENTS_CURSOR)
-    rows = session.execute(
-        select(*_RECORD_COLUMNS)
-        .outerjoin(RecordProfile, RecordProfile.source_record_id == SourceRecord.id)
-        .where(
-            or_(
-                RecordProfile.source_record_id.is_(None),
-                RecordProfile.content_hash.is_(None),
-                RecordProfile.content_hash != SourceRecord.content_hash,
-            )
-        )
-        .order_by(SourceRecord.id)
-        .limit(limit)
-    ).all()
+    after = ingest.lock_cursor(session, RECORDS_SWEEP_CURSOR)
+    rows = _records_to_resolve(session, after=after, limit=limit)
+    if not rows and after:
+        # The sweep reached the end: the next one starts now, from the first record.
+        rows = _records_to_resolve(session, after=0, limit=limit)
+    # A full batch leaves the sweep where it got to, so the next batch does not walk again
+    # past every record already resolved; a short one ends the sweep.
+    ingest.move_cursor(session, RECORDS_SWEEP_CURSOR, rows[-1].id if len(rows) == limit else 0)
     if not rows:
         return ResolutionStep()
     batch = _Batch(session, current_rules(session))

@@ -167,7 +167,7 @@ def _raw_chunks(session: Session, chunk_size: int) -> Iterator[pa.RecordBatch]:
         .order_by(SourceRecord.id)
     )
     result = session.execute(query.execution_options(yield_per=chunk_size))
-    for rows in result.tuples().partitions(chunk_size):
+    for rows in result.partitions(chunk_size):
         columns = list(zip(*rows, strict=True))
         yield pa.RecordBatch.from_arrays(
             [
