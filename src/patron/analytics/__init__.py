@@ -22,7 +22,7 @@ from patron.analytics.contract import (
     Unit,
     UnknownReportError,
 )
-from patron.analytics.registry import builtin_reports
+from patron.analytics.registry import builtin_reports, run_report
 from patron.analytics.render import MEDIA_TYPES, ReportFormat, render_report
 from patron.analytics.request import (
     SALES_CHANNELS,
@@ -72,5 +72,6 @@ __all__ = [
     "parse_request",
     "refresh_snapshot",
     "render_report",
+    "run_report",
     "snapshot_path",
 ]

@@ -2,15 +2,30 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from patron.analytics.contract import ReportDefinition, ReportRegistry
 from patron.analytics.reports import affinity, carts, cohorts, omnichannel, overview, rfm
+from patron.analytics.store import open_store
+
+if TYPE_CHECKING:
+    from patron.analytics.contract import Report, ReportRequest
+
+
+def run_report(database_url: str, definition: ReportDefinition, request: ReportRequest) -> Report:
+    """Run one report over the store at ``database_url`` (its snapshot while fresh).
+
+    Raises ``AnalyticsStoreError`` when the store cannot be opened for analysis.
+    """
+    with open_store(database_url) as store:
+        return definition.run(store, request)
 
 
 def builtin_reports() -> ReportRegistry:
     """Every report of this package, in the order ``patron report list`` shows them.
 
-    Reports of packages above this one (model quality, from predictions) are added by the
-    composition roots with ``ReportRegistry.including``.
+    Reports of packages above this one are added with ``ReportRegistry.including``
+    (``patron.predict.every_report`` adds model quality).
     """
     return ReportRegistry(
         (

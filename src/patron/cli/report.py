@@ -11,12 +11,6 @@ from patron import analytics, predict
 from patron.cli.context import load_settings
 
 
-def report_registry() -> analytics.ReportRegistry:
-    """The reports this command serves: the analytics package's, plus those of the packages
-    above it (they are added here, the composition root, with ``including``)."""
-    return analytics.builtin_reports().including(predict.MODEL_QUALITY_REPORT)
-
-
 def _list_reports(registry: analytics.ReportRegistry) -> None:
     for definition in registry:
         typer.echo(f"{definition.name:<18}{definition.description}")
@@ -51,7 +45,7 @@ def report(  # noqa: PLR0917 - one parameter per option
 ) -> None:
     """Run a report (overview, omnichannel, cohorts, rfm, affinity, abandoned-carts...) over
     a period in the retailer's time zone, with filters and a comparison period."""
-    registry = report_registry()
+    registry = predict.every_report()
     if name == "list":
         _list_reports(registry)
         return
@@ -75,8 +69,7 @@ def report(  # noqa: PLR0917 - one parameter per option
         typer.echo(f"error: --{error.parameter}: {error.message}", err=True)
         raise typer.Exit(2) from error
     try:
-        with analytics.open_store(settings.database_url) as opened:
-            result = definition.run(opened, request)
+        result = analytics.run_report(settings.database_url, definition, request)
     except analytics.AnalyticsStoreError as error:
         typer.echo(f"error: {error}", err=True)
         raise typer.Exit(1) from error

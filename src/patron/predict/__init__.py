@@ -20,6 +20,7 @@ from patron.predict.quality import (
     Metric,
     ModelQualityError,
     back_test,
+    every_report,
 )
 from patron.predict.records import (
     PredictionNotFoundError,
@@ -65,6 +66,7 @@ __all__ = [
     "churn_band",
     "compute_predictions",
     "customer_predictions",
+    "every_report",
     "fit_clv",
     "resolve_as_of",
     "rfm_summary",

@@ -34,9 +34,11 @@ from patron.analytics import (
     Period,
     Report,
     ReportDefinition,
+    ReportRegistry,
     Series,
     Table,
     Unit,
+    builtin_reports,
 )
 from patron.predict import clv, inputs, preferences, products
 
@@ -508,3 +510,8 @@ MODEL_QUALITY_REPORT = ReportDefinition(
     "against a naive baseline.",
     model_quality,
 )
+
+
+def every_report() -> ReportRegistry:
+    """Every report the entry points serve: the analytics package's, then model quality."""
+    return builtin_reports().including(MODEL_QUALITY_REPORT)

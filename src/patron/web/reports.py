@@ -12,12 +12,6 @@ router = APIRouter(prefix="/api", tags=["reports"])
 _FORMATS = tuple(f for f in analytics.ReportFormat if f is not analytics.ReportFormat.TABLE)
 
 
-def report_registry() -> analytics.ReportRegistry:
-    """The reports this API serves: the analytics package's, plus those of the packages above
-    it (they are added here, the composition root, with ``including``)."""
-    return analytics.builtin_reports().including(predict.MODEL_QUALITY_REPORT)
-
-
 def _invalid(parameter: str, message: str) -> Response:
     return json_response(
         422, {"error": "invalid_parameter", "parameter": parameter, "message": message}
@@ -31,7 +25,7 @@ def list_reports() -> Response:
         {
             "reports": [
                 {"name": d.name, "title": d.title, "description": d.description}
-                for d in report_registry()
+                for d in predict.every_report()
             ]
         },
     )
@@ -57,7 +51,7 @@ def show_report(  # noqa: PLR0917 - one parameter per query parameter
 ) -> Response:
     settings = services(request).settings
     try:
-        definition = report_registry().get(name)
+        definition = predict.every_report().get(name)
     except analytics.UnknownReportError as error:
         return error_response(404, "not_found", error.args[0])
     try:
@@ -81,8 +75,7 @@ def show_report(  # noqa: PLR0917 - one parameter per query parameter
     except analytics.ReportRequestError as error:
         return _invalid(error.parameter, error.message)
     try:
-        with analytics.open_store(settings.database_url) as opened:
-            result = definition.run(opened, report_request)
+        result = analytics.run_report(settings.database_url, definition, report_request)
     except analytics.AnalyticsStoreError as error:
         return error_response(503, "analytics_unavailable", str(error))
     return Response(
