@@ -50,12 +50,23 @@ from sqlalchemy.engine import make_url
 
 from patron import migrations
 from patron.storage import normalise_url
-from patron.world import CURRENCY, HISTORY_END, HISTORY_START, SOURCES, STORES
 
-# The world's catalogue and calendar, so that this store sells the same products in the
-# same seasons as the generated world.
-from patron.world.catalogue import DEPARTMENTS, PRODUCT_TYPES, SEASONS, build_catalogue
-from patron.world.timeline import MONTH_DEMAND, WEEKDAY_DEMAND
+# The world's catalogue, calendar and department tastes, so that this store sells the same
+# products in the same seasons to the same kinds of people as the generated world.
+from patron.world import (
+    CURRENCY,
+    DEPARTMENT_TASTES,
+    DEPARTMENTS,
+    HISTORY_END,
+    HISTORY_START,
+    MONTH_DEMAND,
+    PRODUCT_TYPES,
+    SEASONS,
+    SOURCES,
+    STORES,
+    WEEKDAY_DEMAND,
+    build_catalogue,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Sequence
@@ -137,18 +148,6 @@ MULTICHANNEL_EXTRA_LINES = 0.3
 DROPOUT_CONCENTRATION = 12.0
 
 DEPARTMENT_NAMES = list(DEPARTMENTS)
-TASTES = {
-    "F": {
-        "Womenswear": 3.0, "Beauty": 2.0, "Home": 1.5, "Kids": 1.0, "Shoes": 1.2,
-        "Kitchen": 1.0, "Garden": 0.7, "Toys & Games": 0.6, "Sport": 0.6, "Food & Gifts": 0.8,
-        "Menswear": 0.4,
-    },
-    "M": {
-        "Menswear": 3.0, "Sport": 1.5, "Shoes": 1.2, "Garden": 1.0, "Kitchen": 1.0,
-        "Home": 0.8, "Toys & Games": 0.7, "Food & Gifts": 1.0, "Kids": 0.6, "Beauty": 0.4,
-        "Womenswear": 0.4,
-    },
-}  # fmt: skip
 # A line comes from one of the three favourite departments (most favoured first) 60 % of the
 # time, otherwise from anywhere in the store.
 FAVOURITE_SHARE = 0.6
@@ -332,8 +331,8 @@ def draw_customers(
 
     # Three favourite departments by gender, drawn without replacement (Gumbel top-k).
     female = rng.random(count) < 0.5
-    taste_f = np.log([TASTES["F"][d] for d in DEPARTMENT_NAMES])
-    taste_m = np.log([TASTES["M"][d] for d in DEPARTMENT_NAMES])
+    taste_f = np.log([DEPARTMENT_TASTES["F"][d] for d in DEPARTMENT_NAMES])
+    taste_m = np.log([DEPARTMENT_TASTES["M"][d] for d in DEPARTMENT_NAMES])
     keys = np.where(female[:, None], taste_f, taste_m) + rng.gumbel(
         size=(count, len(DEPARTMENT_NAMES))
     )

@@ -86,7 +86,7 @@ _CHANNEL_BASE = {POS: 0.5, ESHOP: 0.35, APP: 0.15}
 _SINGLE_CHANNEL_CUM = (0.55, 0.9, 1.0)
 
 # Department tastes by gender; each person favours three departments.
-_TASTES = {
+DEPARTMENT_TASTES = {
     "F": {
         "Womenswear": 3.0, "Beauty": 2.0, "Home": 1.5, "Kids": 1.0, "Shoes": 1.2,
         "Kitchen": 1.0, "Garden": 0.7, "Toys & Games": 0.6, "Sport": 0.6, "Food & Gifts": 0.8,
@@ -182,7 +182,7 @@ def draw_habits(rng: random.Random, person: Person) -> Habits:
     rate = 0.0
     if behaviour.rate > 0:
         rate = rng.gammavariate(behaviour.rate_shape, behaviour.rate / behaviour.rate_shape)
-    tastes = _TASTES[person.gender]
+    tastes = DEPARTMENT_TASTES[person.gender]
     departments: list[str] = []
     names, weights = list(tastes), list(tastes.values())
     while len(departments) < len(_FAVOURITE_CUM):
