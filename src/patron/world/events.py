@@ -311,10 +311,22 @@ class EventWriter:
         ]  # fmt: skip
         self._emit_app(device, steps, end_ms=at * 1000)
 
-    def app_order(self, device: Device, purchase: Purchase, order_id: str, user_id: str) -> None:
+    def app_order(
+        self,
+        device: Device,
+        purchase: Purchase,
+        order_id: str,
+        user_id: str,
+        *,
+        traits: dict[str, Any] | None = None,
+    ) -> None:
+        """A session that ends in an order; ``traits``: the user logs in (identify) first."""
         rng = self.rng
         cart_id = f"{rng.getrandbits(64):016x}"
-        steps = [self._app_open(user_id), _Step("screen", "Home", user_id=user_id)]
+        steps = [self._app_open(user_id)]
+        if traits is not None:
+            steps.append(_Step("identify", "", traits=traits, user_id=user_id))
+        steps.append(_Step("screen", "Home", user_id=user_id))
         for line in purchase.lines:
             steps.append(_Step("track", "Product Viewed", self._product(line.product),
                                user_id=user_id))  # fmt: skip
@@ -335,7 +347,7 @@ class EventWriter:
         user_id: str,
         traits: dict[str, Any] | None = None,
     ) -> None:
-        """Browsing in the app; on a shared tablet the shopper logs in first (``traits``)."""
+        """Browsing in the app; ``traits``: the user logs in (identify) first, as on a tablet."""
         rng = self.rng
         steps = [self._app_open(user_id)]
         if traits is not None:

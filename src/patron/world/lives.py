@@ -2,8 +2,10 @@
 
 A person's purchases are planned first (when, in which channel), then lived in time order:
 the first store visit enrols them in the loyalty scheme, the first e-shop order opens their
-account, the first app order installs the app. Every record any channel holds of them is
-written to the ground truth with the mess it picked up.
+account, the first app order installs the app. Every record some file or event delivers is
+written to the ground truth with the mess it picked up; an account that nothing delivers (an
+app account never used in the history, an e-shop account opened after the export that no
+order names) is not: no one outside the retailer's own systems could know of it.
 """
 
 from __future__ import annotations
@@ -77,6 +79,8 @@ EMAIL_RECEIPT = 0.06
 DUPLICATE_ENROLMENT = 0.03
 DUPLICATE_ACCOUNT = 0.05
 GUEST_CHECKOUT = 0.08
+# An account opened at a checkout is opened this long before the order at most.
+ACCOUNT_OPENING_S = 1800
 CLICK_AND_COLLECT = 0.12
 SECOND_DEVICE = 0.2
 TABLET_SESSION = 0.06
@@ -176,6 +180,8 @@ class Account:
     card: str | None = None
     tags: list[str] = field(default_factory=list)
     store_id: str = ""
+    # Whether an order or an event names the account (customer files are checked on writing).
+    named: bool = False
 
 
 @dataclass(slots=True)
@@ -323,7 +329,9 @@ class Lives:
             return habits.acquired_s + rng.randrange(8 * 3600, 23 * 3600)
         for plan in plans:
             if plan.channel == channel:
-                return plan.at if channel == POS else plan.at - rng.randrange(120, 1800)
+                return (
+                    plan.at if channel == POS else plan.at - rng.randrange(120, ACCOUNT_OPENING_S)
+                )
         return None
 
     def _enrol(
@@ -397,7 +405,7 @@ class Lives:
         later = [p.at for p in plans if p.channel == ESHOP and p.at > created + DAY]
         if later and len(person.emails) > 1 and rng.random() < DUPLICATE_ACCOUNT:
             # Forgot the password, registered again with the other address.
-            again = rng.choice(later) - rng.randrange(120, 1800)
+            again = rng.choice(later) - rng.randrange(120, ACCOUNT_OPENING_S)
             second = Account(
                 ESHOP_SOURCE,
                 self.ids.eshop_customer.next(),
@@ -457,8 +465,13 @@ class Lives:
                     [gender, created, opt_in],
                 )  # fmt: skip
                 self.sinks.eshop_customers.add(created + account.record_id, dumps(row))
-            else:
+            elif account.named:
                 tags.append(mess.NOT_IN_CUSTOMER_FILE)
+            else:
+                return
+        elif not account.named:
+            # An app account never used in the history: no file or event has it.
+            return
         self.sinks.truth.write(
             [account.source, account.record_id, person.person_id, ";".join(tags)]
         )
@@ -533,7 +546,13 @@ class Lives:
         for candidate in accounts:
             if candidate.created_at <= plan.at and (account is None or rng.random() < 0.5):
                 account = candidate
-        if account is not None and rng.random() < GUEST_CHECKOUT:
+        opened_for_it = next(
+            (a for a in accounts if plan.at - ACCOUNT_OPENING_S <= a.created_at <= plan.at), None
+        )
+        if opened_for_it is not None:
+            # The account was opened at this checkout: the order is placed with it.
+            account = opened_for_it
+        elif account is not None and rng.random() < GUEST_CHECKOUT:
             account = None
         lines = basket(rng, self.catalogue, plan.day, habits.departments, habits.lines_mean)
         code, discount = voucher(
@@ -544,6 +563,7 @@ class Lives:
         purchase = Purchase(plan.at, plan.day, ESHOP, store, tuple(lines), code, discount)
         order_id = self.ids.eshop_order.next()
         if account is not None:
+            account.named = True
             email = account.details.email
             customer_id: str | None = account.record_id
         else:
@@ -691,7 +711,13 @@ class Lives:
             # A new phone: the person logs in again on it.
             devices.append(app.device())
             switch_at = rng.randrange(max(account.created_at, START_S), END_S)
-        if account.created_at >= START_S:
+        # Signed up in the history, or used in it: the app's messages name the account.
+        account.named = account.created_at >= START_S or bool(visits)
+        # An account opened before the history: the app first identifies its user on the first
+        # launch of the history (the release that shipped the tracking SDK finds a signed-in
+        # user and calls identify, as a fresh sign-in would).
+        identified = account.created_at >= START_S
+        if identified:
             app.app_signup(devices[0], account.created_at, user_id, traits)
         visits.sort(key=lambda visit: (visit.at, visit.order_id))
         switched = False
@@ -703,14 +729,11 @@ class Lives:
                 device = devices[-1]
                 if not switched:
                     switched, login = True, traits
+            if not identified:
+                identified, login = True, traits
             month = self._month(visit.at)
             if visit.purchase is not None:
-                if login is not None:
-                    app.app_browse(
-                        device, at=visit.at - 900, month=month, departments=habits.departments,
-                        user_id=user_id, traits=login,
-                    )  # fmt: skip
-                app.app_order(device, visit.purchase, visit.order_id, user_id)
+                app.app_order(device, visit.purchase, visit.order_id, user_id, traits=login)
                 continue
             if rng.random() < on_tablets:
                 # Logged in on the store's tablet: a device many shoppers share.

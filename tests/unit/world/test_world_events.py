@@ -126,6 +126,20 @@ def test_app_events_carry_their_device_and_push_token(world: WorldSummary) -> No
     assert all({"email", "firstName", "lastName"} <= set(e["traits"]) for e in identify)
 
 
+def test_every_app_user_is_identified_with_their_email_and_name(world: WorldSummary) -> None:
+    events = _events(world, "app_events.jsonl")
+
+    users = {e["userId"] for e in events if "userId" in e}
+    identified = {
+        e["userId"]
+        for e in events
+        if e["type"] == "identify" and {"email", "firstName", "lastName"} <= set(e["traits"])
+    }
+
+    assert len(users) > 50
+    assert users == identified
+
+
 def test_store_tablets_are_devices_shared_by_several_people(world: WorldSummary) -> None:
     users_by_device: defaultdict[str, set[str]] = defaultdict(set)
     for event in _events(world, "app_events.jsonl"):

@@ -156,6 +156,28 @@ def test_truth_covers_every_customer_record_exactly_once(world: WorldSummary) ->
     assert {row["person_id"] for row in truth} <= people
 
 
+def test_truth_lists_exactly_the_customer_records_files_and_events_deliver(
+    world: WorldSummary,
+) -> None:
+    truth = {(row["source"], row["record_id"]) for row in read_csv(world.directory / "truth.csv")}
+
+    delivered: set[tuple[str, str]] = set()
+    for entry in _files(world, "customers"):
+        delivered.update(
+            (entry["source"], row["id"]) for row in read_csv(world.directory / entry["path"])
+        )
+    for entry in _files(world, "orders"):
+        path = world.directory / entry["path"]
+        orders = read_csv(path) if entry["format"] == "csv" else read_jsonl(path)
+        delivered.update((entry["source"], o["customer_id"]) for o in orders if o["customer_id"])
+    for entry in _files(world, "events"):
+        events = read_jsonl(world.directory / entry["path"])
+        delivered.update((entry["source"], e["userId"]) for e in events if "userId" in e)
+
+    assert sorted(truth - delivered) == []
+    assert sorted(delivered - truth) == []
+
+
 def test_orders_may_name_eshop_accounts_missing_from_the_customer_export(
     world: WorldSummary,
 ) -> None:
