@@ -192,12 +192,21 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=3)
     parser.add_argument("--engine", choices=("sqlite", "postgresql", "both"), default="both")
     parser.add_argument("--postgres", default=DEFAULT_POSTGRES)
+    parser.add_argument(
+        "--world",
+        type=Path,
+        help="a world generated before (patron world generate) instead of a new one",
+    )
+    parser.add_argument(
+        "--throughput-only", action="store_true", help="skip the merge cost measurement"
+    )
     args = parser.parse_args()
     engines = ("sqlite", "postgresql") if args.engine == "both" else (args.engine,)
     with tempfile.TemporaryDirectory(prefix="patron-identity-bench-") as scratch:
         workdir = Path(scratch)
-        world = workdir / "world"
-        generate_world(world, customers=args.customers, seed=args.seed)
+        world = args.world or workdir / "world"
+        if args.world is None:
+            generate_world(world, customers=args.customers, seed=args.seed)
         for engine_name in engines:
             url, drop = create_throwaway(engine_name, args.postgres, workdir)
             try:
@@ -212,6 +221,8 @@ def main() -> None:
                 f"{result['records_and_orders_seconds']:.1f} s; "
                 f"{result['profiles']:,} profiles, {result['merges']:,} merges"
             )
+            if args.throughput_only:
+                continue
             url, drop = create_throwaway(engine_name, args.postgres, workdir)
             try:
                 medians = merge_cost(url)

@@ -44,13 +44,18 @@ def list_(
         typer.echo(json.dumps({"total": total, "pairs": [p.as_json() for p in pairs]}))
         return
     for pair in pairs:
-        typer.echo(f"#{pair.id}  p={pair.probability:.4f}  {pair.status}")
+        if pair.probability is None:  # held apart by a rule, not scored
+            reason = (pair.reason or {}).get("text", "held apart by a rule")
+            typer.echo(f"#{pair.id}  rule: {reason}  {pair.status}")
+        else:
+            typer.echo(f"#{pair.id}  p={pair.probability:.4f}  {pair.status}")
         typer.echo(f"    {_describe(pair.record_a)}")
         typer.echo(f"    {_describe(pair.record_b)}")
         levels = ", ".join(
             f"{field}: {detail['level']}" for field, detail in pair.contributions.items()
         )
-        typer.echo(f"    {levels}")
+        if levels:
+            typer.echo(f"    {levels}")
     typer.echo(f"{len(pairs)} of {total} pairs")
 
 

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any, Literal, cast
 
-from sqlalchemy import bindparam, case, insert, select, update
+from sqlalchemy import bindparam, case, insert, or_, select, update
 from sqlalchemy.orm import aliased
 
 from patron.identity.models import Merge, MergeBlock, Profile, RecordProfile
@@ -253,6 +253,15 @@ _BLOCKS_BY_ROOT = select(_node_a.c.canonical_id, _node_b.c.canonical_id).select_
 )
 
 
+# The blocks touching any of the given customers, as pairs of the customers' roots now.
+BLOCKS_OF_ROOTS = _BLOCKS_BY_ROOT.where(
+    or_(
+        _node_a.c.canonical_id.in_(bindparam("roots", expanding=True)),
+        _node_b.c.canonical_id.in_(bindparam("roots", expanding=True)),
+    )
+)
+
+
 def _chunks(values: list[Any]) -> Iterator[list[Any]]:
     for start in range(0, len(values), _BULK_ROWS):
         yield values[start : start + _BULK_ROWS]
@@ -341,7 +350,11 @@ def merge_pairs(
         return []
     connection = session.connection()
     roots = _lock_roots_of_many(session, sorted({n for pair in pairs for n in (pair.a, pair.b)}))
-    customers = _Customers([(a, b) for a, b in connection.execute(_BLOCKS_BY_ROOT).all()])
+    # Only blocks touching these customers can forbid one of these merges.
+    blocks: list[tuple[int, int]] = []
+    for chunk in _chunks(sorted(set(roots.values()))):
+        blocks.extend((a, b) for a, b in connection.execute(BLOCKS_OF_ROOTS, {"roots": chunk}))
+    customers = _Customers(blocks)
     outcomes: list[MergeOutcome] = []
     merged: list[tuple[int, int, int]] = []  # (position in outcomes, winner, loser)
     for pair in pairs:

@@ -13,7 +13,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from patron.storage import Base, BigIntPK, JSONDocument, UTCDateTime, utcnow
@@ -169,11 +169,20 @@ class MatchPair(Base):
     record_b_id: Mapped[int] = mapped_column(
         ForeignKey("source_records.id", ondelete="CASCADE"), index=True
     )
-    model_id: Mapped[int] = mapped_column(ForeignKey("match_models.id"))
-    probability: Mapped[float]
-    match_weight: Mapped[float]
+    # How the pair came to the queue: ``probabilistic`` (a model scored it) or ``rule`` (an
+    # identity rule held the two apart: a shared email, first names that disagree).
+    method: Mapped[str] = mapped_column(
+        String(16), default="probabilistic", server_default=text("'probabilistic'")
+    )
+    # The model, its probability and match weight: None for a rule's pair.
+    model_id: Mapped[int | None] = mapped_column(ForeignKey("match_models.id"))
+    probability: Mapped[float | None]
+    match_weight: Mapped[float | None]
     # Each compared field: its comparison level and its contribution to the match weight.
     contributions: Mapped[dict[str, Any]] = mapped_column(JSONDocument)
+    # Why a rule held the two apart (the rule, the shared identifier, both sides' first
+    # names, and a sentence saying it); None for a model's pair.
+    reason: Mapped[dict[str, Any] | None] = mapped_column(JSONDocument)
     # One of: merged (automatically), review (waiting), accepted, rejected.
     status: Mapped[str] = mapped_column(String(16))
     decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

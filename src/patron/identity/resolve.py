@@ -34,13 +34,35 @@ roots (``merge_profiles``), against manual merges and unmerges made meanwhile.
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass, field, replace
+from functools import lru_cache
+from typing import TYPE_CHECKING, Any, cast
 
-from sqlalchemy import case, delete, func, insert, inspect, or_, select, text, tuple_, update
+from sqlalchemy import (
+    bindparam,
+    case,
+    delete,
+    func,
+    insert,
+    inspect,
+    or_,
+    select,
+    text,
+    tuple_,
+    update,
+)
+from sqlalchemy.dialects import postgresql
+from sqlalchemy.orm import aliased
 
 from patron import ingest
-from patron.identity.graph import MergeMethod, canonical_ids, merge_profiles, new_profiles
+from patron.identity.graph import (
+    BLOCKS_OF_ROOTS,
+    MergeMethod,
+    PairToMerge,
+    canonical_ids,
+    merge_pairs,
+    new_profiles,
+)
 from patron.identity.identifiers import (
     IdentifierKey,
     IdentifierType,
@@ -50,6 +72,7 @@ from patron.identity.identifiers import (
 from patron.identity.models import (
     EventProfile,
     Identifier,
+    MatchPair,
     OrderProfile,
     Profile,
     RecordProfile,
@@ -64,6 +87,7 @@ if TYPE_CHECKING:
     from collections.abc import Iterable, Sequence
     from datetime import timedelta
 
+    from sqlalchemy import Dialect, Table, TextClause
     from sqlalchemy.orm import Session
 
 EVENTS_CURSOR = "identity"
@@ -88,11 +112,13 @@ _TRAIT_FIELDS = {
 }
 
 _Slot = tuple[str, int]  # (type, scope): what a per-customer limit counts
+# Each identifier's node and that node's root, in one query.
 _PG_LOOKUP = text(
-    "SELECT i.type, i.scope, i.value, i.profile_id FROM identifiers AS i "
+    "SELECT i.type, i.scope, i.value, i.profile_id, p.canonical_id FROM identifiers AS i "
     "JOIN unnest(CAST(:types AS varchar[]), CAST(:scopes AS integer[]), "
     "CAST(:values AS varchar[])) AS k(type, scope, value) "
-    "ON i.type = k.type AND i.scope = k.scope AND i.value = k.value"
+    "ON i.type = k.type AND i.scope = k.scope AND i.value = k.value "
+    "JOIN profiles AS p ON p.id = i.profile_id"
 )
 
 
@@ -110,6 +136,8 @@ class ResolutionStep:
     # Joins through a shareable identifier alone (a family email) between customers whose
     # first names disagree: kept apart for a person to decide.
     merges_held: int = 0
+    # Pairs of customers so held put into the review queue (each pair once, ever).
+    held_queued: int = 0
     # Source customer records filled in (or created) from identify traits, and the events the
     # traits pass read to find the identify calls.
     records_filled: int = 0
@@ -130,6 +158,7 @@ class ResolutionStep:
             self.merges,
             self.merges_refused,
             self.merges_held,
+            self.held_queued,
             self.records_filled,
             self.traits_scanned,
         )
@@ -152,6 +181,7 @@ class _Counts:
     merges: int = 0
     merges_refused: int = 0
     merges_held: int = 0
+    held_queued: int = 0
 
     def step(self, *, events: int = 0, records: int = 0, orders: int = 0) -> ResolutionStep:
         """What a call read, with what this batch changed in the graph."""
@@ -164,7 +194,19 @@ class _Counts:
             merges=self.merges,
             merges_refused=self.merges_refused,
             merges_held=self.merges_held,
+            held_queued=self.held_queued,
         )
+
+
+@dataclass(frozen=True, slots=True)
+class _HeldPair:
+    """An item kept apart from a customer by the shared-identifier guard."""
+
+    item: int  # the node the item was resolved to
+    other: int  # a node of the customer it was kept from
+    shared: IdentifierKey
+    item_names: frozenset[str]
+    other_names: frozenset[str]
 
 
 @dataclass(slots=True)
@@ -174,13 +216,22 @@ class _Batch:
     session: Session
     rules: IdentityRules
     node_of: dict[IdentifierKey, int] = field(default_factory=dict)
+    # The root of each node as read (or made); a merge of this batch is kept in ``merged_into``
+    # (loser root -> winner root) and written when the batch finishes (``_root`` follows it).
     root_of: dict[int, int] = field(default_factory=dict)
+    merged_into: dict[int, int] = field(default_factory=dict)
+    # For each customer (current root), the customers an undone merge or a rejected review
+    # keeps it from (roots as read; ``_root`` them before comparing).
+    blocked: dict[int, set[int]] = field(default_factory=dict)
     slots: dict[int, Counter[_Slot]] = field(default_factory=dict)
     # The cleaned first names of each customer's records, for the shared-identifier guard
     # (read only for batches where a shareable identifier is known already).
     names: dict[int, set[str]] = field(default_factory=dict)
     names_read: set[int] = field(default_factory=set)
     new_identifiers: list[dict[str, Any]] = field(default_factory=list)
+    merges: list[PairToMerge] = field(default_factory=list)
+    # Customers an item was kept apart from by the shared-identifier guard, for review.
+    held: list[_HeldPair] = field(default_factory=list)
     spare_nodes: list[int] = field(default_factory=list)
     counts: _Counts = field(default_factory=_Counts)
 
@@ -205,18 +256,28 @@ class _Batch:
             else:
                 rows = self.session.execute(
                     select(
-                        Identifier.type, Identifier.scope, Identifier.value, Identifier.profile_id
-                    ).where(
+                        Identifier.type,
+                        Identifier.scope,
+                        Identifier.value,
+                        Identifier.profile_id,
+                        Profile.canonical_id,
+                    )
+                    .join(Profile, Profile.id == Identifier.profile_id)
+                    .where(
                         tuple_(Identifier.type, Identifier.scope, Identifier.value).in_(
                             [(key.type, key.scope, key.value) for key in chunk]
                         )
                     )
                 ).all()
-            for kind, scope, value, node in rows:
+            for kind, scope, value, node, root in rows:
                 self.node_of[IdentifierKey(kind, scope, value)] = node
-        nodes = set(self.node_of.values()) - self.root_of.keys()
-        self.root_of.update(canonical_ids(self.session, nodes))
-        self._load_slots(set(self.root_of.values()) - self.slots.keys())
+                # A node read before keeps its root as read then (merges of this batch are
+                # followed through ``merged_into``).
+                self.root_of.setdefault(node, root)
+        # Roots read for the first time: neither counted yet nor merged away in this batch.
+        fresh = set(self.root_of.values()) - self.slots.keys() - self.merged_into.keys()
+        self._load_slots(fresh)
+        self._load_blocks(fresh)
         if self.rules.shared_identifiers.enabled and any(
             self.rules.is_shareable(key.type) for key in self.node_of
         ):
@@ -258,7 +319,33 @@ class _Batch:
             for root, first_name in rows:
                 cleaned = clean_first_name(first_name)
                 if cleaned is not None:
-                    self.names.setdefault(root, set()).add(cleaned)
+                    self.names.setdefault(self._find(root), set()).add(cleaned)
+
+    def _load_blocks(self, roots: set[int]) -> None:
+        ordered = sorted(roots)
+        for start in range(0, len(ordered), _LOOKUP_CHUNK):
+            chunk = ordered[start : start + _LOOKUP_CHUNK]
+            for a, b in self.session.execute(BLOCKS_OF_ROOTS, {"roots": chunk}).all():
+                if a != b:
+                    self.blocked.setdefault(self._find(a), set()).add(b)
+                    self.blocked.setdefault(self._find(b), set()).add(a)
+
+    def _find(self, root: int) -> int:
+        """The customer a root read in this batch belongs to now."""
+        winner = self.merged_into.get(root)
+        if winner is None:
+            return root
+        final = self._find(winner)
+        if final != winner:
+            self.merged_into[root] = final
+        return final
+
+    def _root(self, node: int) -> int:
+        return self._find(self.root_of[node])
+
+    def _blocked(self, a: int, b: int) -> bool:
+        """Whether an undone merge or a rejected review keeps customers ``a`` and ``b`` apart."""
+        return any(self._find(other) == b for other in self.blocked.get(a, ()))
 
     def _new_node(self) -> int:
         node = self.spare_nodes.pop() if self.spare_nodes else new_profiles(self.session, 1)[0]
@@ -282,7 +369,7 @@ class _Batch:
     def _attach(self, candidate: _Candidate, node: int) -> bool:
         if candidate.key in self.node_of:
             return False
-        root = self.root_of[node]
+        root = self._root(node)
         slot = (candidate.key.type, candidate.key.scope)
         limit = self.rules.limit(candidate.key.type)
         if limit is not None and self.slots[root][slot] + 1 > limit:
@@ -310,56 +397,60 @@ class _Batch:
         anchor: IdentifierKey,
         on: dict[str, Any],
     ) -> int | None:
-        """Merge two customers if the rules allow it; the surviving root, or None."""
+        """Merge two customers if the rules allow it; the surviving root, or None.
+
+        The merge is decided here and written with the batch's others in ``finish``.
+        """
         if self._conflict(self.slots[root], self.slots[other]) is not None:
             self.counts.merges_refused += 1
             return None
-        outcome = merge_profiles(
-            self.session,
-            root,
-            other,
-            method=MergeMethod.DETERMINISTIC,
-            reason={
-                "rule": "identifiers seen together",
-                "identifier": {"type": joining.type, "value": joining.value},
-                "with": {"type": anchor.type, "value": anchor.value},
-                "on": on,
-            },
-        )
-        if outcome.status == "blocked":
+        if self._blocked(root, other):
             self.counts.merges_refused += 1
             return None
-        winner = outcome.winner_id
-        if outcome.status == "merged" and outcome.loser_id is not None:
-            loser = outcome.loser_id
-            self.counts.merges += 1
-            for node, node_root in self.root_of.items():
-                if node_root == loser:
-                    self.root_of[node] = winner
-            self.slots[winner] = self.slots.get(winner, Counter()) + self.slots.pop(
-                loser, Counter()
+        winner, loser = min(root, other), max(root, other)
+        self.merges.append(
+            PairToMerge(
+                winner,
+                loser,
+                {
+                    "rule": "identifiers seen together",
+                    "identifier": {"type": joining.type, "value": joining.value},
+                    "with": {"type": anchor.type, "value": anchor.value},
+                    "on": on,
+                },
             )
-            self.names[winner] = self.names.get(winner, set()) | self.names.pop(loser, set())
+        )
+        self.merged_into[loser] = winner
+        self.counts.merges += 1
+        self.slots[winner] = self.slots.get(winner, Counter()) + self.slots.pop(loser, Counter())
+        self.names[winner] = self.names.get(winner, set()) | self.names.pop(loser, set())
+        self.blocked.setdefault(winner, set()).update(self.blocked.pop(loser, ()))
         return winner
 
     def _held_apart(
-        self, ordered: Sequence[_Candidate], root: int, names: set[str], held: set[int]
+        self,
+        ordered: Sequence[_Candidate],
+        root: int,
+        names: set[str],
+        held: dict[int, _HeldPair],
     ) -> bool:
         """Whether the item must not join ``root``: the only identifiers it shares with that
         customer are shareable ones (a family email) and their first names disagree."""
         if root in held:
             return True
+        shared: IdentifierKey | None = None
         for candidate in ordered:
             node = self.node_of.get(candidate.key)
-            if (
-                node is not None
-                and self.root_of[node] == root
-                and not self.rules.is_shareable(candidate.key.type)
-            ):
+            if node is None or self._root(node) != root:
+                continue
+            if not self.rules.is_shareable(candidate.key.type):
                 return False
-        if not first_names_disagree(names, self.names.get(root, ())):
+            shared = shared or candidate.key
+        theirs = self.names.get(root, set())
+        if shared is None or not first_names_disagree(names, theirs):
             return False
-        held.add(root)
+        # The item's side is known once the item is resolved (``resolve`` fills it in).
+        held[root] = _HeldPair(0, root, shared, frozenset(names), frozenset(theirs))
         self.counts.merges_held += 1
         return True
 
@@ -383,7 +474,7 @@ class _Batch:
         pending: list[_Candidate] = []  # unknown identifiers before any known one
         guarded = self.rules.shared_identifiers.enabled
         own_names = {first_name} if first_name is not None else set()
-        held: set[int] = set()  # customers the item is kept apart from
+        held: dict[int, _HeldPair] = {}  # customers the item is kept apart from
         for candidate in ordered:
             node = self.node_of.get(candidate.key)
             if node is None:
@@ -392,7 +483,7 @@ class _Batch:
                 else:
                     self._attach(candidate, anchor)
                 continue
-            root = self.root_of[node]
+            root = self._root(node)
             if anchor is None:
                 wanted = Counter((c.key.type, c.key.scope) for c in pending)
                 if self._conflict(self.slots[root], wanted) is not None:
@@ -406,7 +497,7 @@ class _Batch:
                     self._attach(waiting, anchor)
                 pending = []
                 continue
-            anchor_root = self.root_of[anchor]
+            anchor_root = self._root(anchor)
             if root != anchor_root and anchor_key is not None:
                 if guarded and self._held_apart(
                     ordered, root, own_names | self.names.get(anchor_root, set()), held
@@ -418,11 +509,23 @@ class _Batch:
             for waiting in pending:
                 self._attach(waiting, anchor)
         if guarded and first_name is not None:
-            self.names.setdefault(self.root_of[anchor], set()).add(first_name)
+            self.names.setdefault(self._root(anchor), set()).add(first_name)
+        self.held.extend(replace(pair, item=anchor) for pair in held.values())
         return anchor
 
     def finish(self) -> None:
-        """Write the identifiers attached and drop the new nodes that were not needed."""
+        """Write the merges and the identifiers of the batch, and drop the new nodes that were
+        not needed."""
+        if self.merges:
+            # One set-based write for the batch's merges, in the order they were decided. It
+            # locks the roots and reads them and their blocks again: a manual merge, unmerge or
+            # review decision committed since the batch read them shows here, and a merge it
+            # now forbids is not made (counted as refused).
+            outcomes = merge_pairs(self.session, self.merges, method=MergeMethod.DETERMINISTIC)
+            unmade = sum(1 for outcome in outcomes if outcome.status != "merged")
+            self.counts.merges -= unmade
+            self.counts.merges_refused += unmade
+            self.merges = []
         _insert_rows(self.session, Identifier, self.new_identifiers)
         self.new_identifiers = []
         if self.spare_nodes:
@@ -438,39 +541,82 @@ def _insert_rows(session: Session, entity: Any, rows: list[dict[str, Any]]) -> N
     """Insert rows in the caller's transaction, the fastest way for each engine.
 
     SQLite steps one prepared statement per row (``executemany``). On PostgreSQL that costs a
-    round trip per row; asking for the keys back makes SQLAlchemy send the rows as multi-row
-    ``VALUES`` of a thousand rows each, with one compiled statement ("insertmanyvalues").
+    round trip per row, and multi-row ``VALUES`` cost SQLAlchemy a bound parameter per value:
+    each column goes as one array instead, and the rows are ``unnest``ed from them, in one
+    statement whatever their number.
     """
     if not rows:
         return
-    statement = insert(entity)
     if session.get_bind().dialect.name == "postgresql":
-        key = inspect(entity).primary_key[0]
-        session.execute(statement.returning(key), rows).all()
+        table = cast("Table", inspect(entity).local_table)
+        columns = tuple(rows[0])
+        session.execute(
+            _unnest_insert(session.get_bind().dialect, table, columns),
+            {name: [row[name] for row in rows] for name in columns},
+        )
         return
-    session.execute(statement, rows)
+    session.execute(insert(entity), rows)
 
 
-def _candidate(
-    rules: IdentityRules,
-    kind: str,
-    raw: object,
-    source_id: int,
-    region: str | None,
-    *,
-    per_source: bool = False,
-) -> _Candidate | None:
-    if raw is None:
-        return None
-    value = normalise(kind, raw, region=region)
-    if value is None or rules.is_blocked(kind, value):
-        return None
-    key = IdentifierKey(kind, scope_of(kind, source_id, per_source=per_source), value)
-    return _Candidate(key, source_id)
+@lru_cache(maxsize=32)
+def _unnest_insert(dialect: Dialect, table: Table, columns: tuple[str, ...]) -> TextClause:
+    """``INSERT INTO table (columns) SELECT * FROM unnest(one array per column)``."""
+    arrays = ", ".join(
+        f"CAST(:{name} AS {table.c[name].type.compile(dialect=dialect)}[])" for name in columns
+    )
+    return text(
+        f"INSERT INTO {table.name} ({', '.join(columns)}) SELECT * FROM unnest({arrays})"  # noqa: S608 - names from the schema
+    ).bindparams(*(bindparam(name, type_=postgresql.ARRAY(table.c[name].type)) for name in columns))
+
+
+class _IdentifierReader:
+    """Turns raw values into identifiers under the rules, each distinct value once per batch.
+
+    A visitor's cookie, an app's user id or a household's email comes back in event after
+    event: normalising it (an email's validation above all) and checking the blocklist again
+    each time cost a quarter of resolving a batch.
+    """
+
+    __slots__ = ("_known", "rules")
+
+    def __init__(self, rules: IdentityRules) -> None:
+        self.rules = rules
+        self._known: dict[tuple[str, object, int, str | None, bool], _Candidate | None] = {}
+
+    def candidate(
+        self,
+        kind: str,
+        raw: object,
+        source_id: int,
+        region: str | None,
+        *,
+        per_source: bool = False,
+    ) -> _Candidate | None:
+        """The identifier a raw value of this type is, or None (not one, or blocked)."""
+        if raw is None:
+            return None
+        if not isinstance(raw, str | int):  # JSON objects and lists are not hashable
+            return self._read(kind, raw, source_id, region, per_source=per_source)
+        memo = (kind, raw, source_id, region, per_source)
+        try:
+            return self._known[memo]
+        except KeyError:
+            found = self._read(kind, raw, source_id, region, per_source=per_source)
+            self._known[memo] = found
+            return found
+
+    def _read(
+        self, kind: str, raw: object, source_id: int, region: str | None, *, per_source: bool
+    ) -> _Candidate | None:
+        value = normalise(kind, raw, region=region)
+        if value is None or self.rules.is_blocked(kind, value):
+            return None
+        key = IdentifierKey(kind, scope_of(kind, source_id, per_source=per_source), value)
+        return _Candidate(key, source_id)
 
 
 def _traits_candidates(
-    rules: IdentityRules,
+    reader: _IdentifierReader,
     traits: dict[str, Any],
     source_id: int,
     source_name: str,
@@ -484,15 +630,14 @@ def _traits_candidates(
             raw = traits.get(name)
             if raw is None:
                 continue
-            candidate = _candidate(rules, kind, raw, source_id, region)
+            candidate = reader.candidate(kind, raw, source_id, region)
             if candidate is not None:
                 found.append(candidate)
                 break
-    for custom in rules.custom_identifiers:
+    for custom in reader.rules.custom_identifiers:
         if custom.sources and source_name not in custom.sources:
             continue
-        candidate = _candidate(
-            rules,
+        candidate = reader.candidate(
             custom.type,
             traits.get(custom.trait),
             source_id,
@@ -541,8 +686,8 @@ class _ParsedEvent:
     first_name: str | None = None
 
 
-def _parse_event(rules: IdentityRules, row: Any, source: _SourceInfo) -> _ParsedEvent:
-    found, previous = _event_candidates(rules, row, source)
+def _parse_event(reader: _IdentifierReader, row: Any, source: _SourceInfo) -> _ParsedEvent:
+    found, previous = _event_candidates(reader, row, source)
     if row.type != "identify":
         return _ParsedEvent(row, found, previous)
     first_name = record_fields(_dict(row.traits), region=source.region).get("first_name")
@@ -552,7 +697,7 @@ def _parse_event(rules: IdentityRules, row: Any, source: _SourceInfo) -> _Parsed
 
 
 def _event_candidates(
-    rules: IdentityRules, row: Any, source: _SourceInfo
+    reader: _IdentifierReader, row: Any, source: _SourceInfo
 ) -> tuple[list[_Candidate], list[_Candidate]]:
     """The identifiers an event carries, and the alias's previous id (user id or cookie)."""
     traits = dict(_dict(row.context_traits))
@@ -563,7 +708,7 @@ def _event_candidates(
         (IdentifierType.USER_ID, row.user_id),
         (IdentifierType.ANONYMOUS_ID, row.anonymous_id),
     ):
-        candidate = _candidate(rules, kind, raw, row.source_id, source.region)
+        candidate = reader.candidate(kind, raw, row.source_id, source.region)
         if candidate is not None:
             found.append(candidate)
     if source.records_of_user_ids is not None and found and found[0].key.type == "user_id":
@@ -573,19 +718,19 @@ def _event_candidates(
             IdentifierType.RECORD, source.records_of_user_ids, found[0].key.value
         )
         found.append(_Candidate(record, row.source_id))
-    found.extend(_traits_candidates(rules, traits, row.source_id, source.name, source.region))
+    found.extend(_traits_candidates(reader, traits, row.source_id, source.name, source.region))
     device = _dict(row.device)
     for kind, raw in (
         (IdentifierType.DEVICE_ID, device.get("id")),
         (IdentifierType.PUSH_TOKEN, device.get("token")),
     ):
-        candidate = _candidate(rules, kind, raw, row.source_id, source.region)
+        candidate = reader.candidate(kind, raw, row.source_id, source.region)
         if candidate is not None:
             found.append(candidate)
     previous: list[_Candidate] = []
     if row.type == "alias" and row.previous_id is not None:
         for kind in (IdentifierType.USER_ID, IdentifierType.ANONYMOUS_ID):
-            candidate = _candidate(rules, kind, row.previous_id, row.source_id, source.region)
+            candidate = reader.candidate(kind, row.previous_id, row.source_id, source.region)
             if candidate is not None:
                 previous.append(candidate)
     return found, previous
@@ -599,6 +744,107 @@ def _expected_new(batch: _Batch, groups: Iterable[Sequence[_Candidate]]) -> int:
         if group and not any(c.key in batch.node_of for c in group):
             firsts.add(min(group, key=lambda c: batch.rules.rank(c.key.type)).key)
     return len(firsts)
+
+
+_RECORDS_OF_ROOTS = (
+    select(Profile.canonical_id, SourceRecord.id, SourceRecord.first_name)
+    .join(RecordProfile, RecordProfile.profile_id == Profile.id)
+    .join(SourceRecord, SourceRecord.id == RecordProfile.source_record_id)
+    .where(Profile.canonical_id.in_(bindparam("roots", expanding=True)))
+)
+_profile_a, _profile_b = aliased(Profile), aliased(Profile)
+_record_a, _record_b = aliased(RecordProfile), aliased(RecordProfile)
+# The pairs of customers the review queue holds already (any status), as their roots now.
+_QUEUED_BETWEEN = (
+    select(_profile_a.canonical_id, _profile_b.canonical_id)
+    .select_from(MatchPair)
+    .join(_record_a, _record_a.source_record_id == MatchPair.record_a_id)
+    .join(_profile_a, _profile_a.id == _record_a.profile_id)
+    .join(_record_b, _record_b.source_record_id == MatchPair.record_b_id)
+    .join(_profile_b, _profile_b.id == _record_b.profile_id)
+    .where(_profile_a.canonical_id.in_(bindparam("roots", expanding=True)))
+)
+
+
+def _shown_names(first_name: str | None, names: frozenset[str]) -> str:
+    """A side's first names for a reviewer: the record's as written when it is one of them."""
+    if first_name and clean_first_name(first_name) in names:
+        return first_name.strip()
+    return ", ".join(sorted(name.title() for name in names))
+
+
+def _queue_held_pairs(session: Session, held: Sequence[_HeldPair]) -> int:
+    """Put the customers the shared-identifier guard kept apart into the review queue.
+
+    Each pair of customers once, as a pair of their records (the item's own record or another
+    of its customer's, one whose first name disagrees by preference), with the rule's reason
+    instead of a match probability. A pair of customers the queue holds already, waiting or
+    decided, is not queued again; a customer without any record cannot be shown and is left
+    out. Runs in the caller's transaction, after the batch's assignments are written. Returns
+    how many pairs were queued.
+    """
+    if not held:
+        return 0
+    roots = canonical_ids(session, {node for pair in held for node in (pair.item, pair.other)})
+    wanted: dict[tuple[int, int], tuple[int, int, _HeldPair]] = {}
+    for pair in held:
+        item, other = roots[pair.item], roots[pair.other]
+        if item != other:  # else joined since, by a stronger identifier
+            wanted.setdefault((min(item, other), max(item, other)), (item, other, pair))
+    customers = sorted({root for key in wanted for root in key})
+    records: dict[int, list[tuple[int, str | None]]] = {}
+    queued: set[tuple[int, int]] = set()
+    for start in range(0, len(customers), _LOOKUP_CHUNK):
+        chunk = {"roots": customers[start : start + _LOOKUP_CHUNK]}
+        for root, record, first_name in session.execute(_RECORDS_OF_ROOTS, chunk):
+            records.setdefault(root, []).append((record, first_name))
+        for a, b in session.execute(_QUEUED_BETWEEN, chunk):
+            queued.add((min(a, b), max(a, b)))
+    now = utcnow()
+    rows: list[dict[str, Any]] = []
+    for key, (item, other, pair) in wanted.items():
+        if key in queued or item not in records or other not in records:
+            continue
+        sides = sorted(
+            (
+                _representative(records[item], pair.item_names),
+                _representative(records[other], pair.other_names),
+            ),
+            key=lambda side: side[0][0],
+        )
+        (record_a, names_a), (record_b, names_b) = sides
+        shown = f"{_shown_names(record_a[1], names_a)} / {_shown_names(record_b[1], names_b)}"
+        rows.append(
+            {
+                "record_a_id": record_a[0],
+                "record_b_id": record_b[0],
+                "method": "rule",
+                "model_id": None,
+                "probability": None,
+                "match_weight": None,
+                "contributions": {},
+                "reason": {
+                    "rule": "shared identifiers",
+                    "identifier": {"type": pair.shared.type, "value": pair.shared.value},
+                    "first_names": [sorted(names_a), sorted(names_b)],
+                    "text": f"shared {pair.shared.type}, first names disagree: {shown}",
+                },
+                "status": "review",
+                "created_at": now,
+            }
+        )
+    if rows:
+        session.execute(insert(MatchPair), rows)
+    return len(rows)
+
+
+def _representative(
+    records: list[tuple[int, str | None]], names: frozenset[str]
+) -> tuple[tuple[int, str | None], frozenset[str]]:
+    """The record shown for a customer: the oldest whose first name is one compared."""
+    ordered = sorted(records)
+    named = [record for record in ordered if clean_first_name(record[1]) in names]
+    return (named or ordered)[0], names
 
 
 def resolve_events(
@@ -636,7 +882,8 @@ def resolve_events(
     rules = current_rules(session)
     sources = _sources(session, default_region, rules)
     batch = _Batch(session, rules)
-    parsed = [_parse_event(rules, row, sources[row.source_id]) for row in rows]
+    reader = _IdentifierReader(rules)
+    parsed = [_parse_event(reader, row, sources[row.source_id]) for row in rows]
     keys = {c.key for event in parsed for c in (*event.found, *event.previous)}
     batch.load(keys, 0)
     batch.load(set(), _expected_new(batch, (event.found for event in parsed)))
@@ -652,11 +899,14 @@ def resolve_events(
             assignments.append({"event_id": event.row.id, "profile_id": node})
     batch.finish()
     _insert_rows(session, EventProfile, assignments)
+    batch.counts.held_queued += _queue_held_pairs(session, batch.held)
     ingest.move_cursor(session, EVENTS_CURSOR, rows[-1].id)
     return batch.counts.step(events=len(rows))
 
 
-def _record_candidates(rules: IdentityRules, row: Any, source: _SourceInfo) -> list[_Candidate]:
+def _record_candidates(
+    reader: _IdentifierReader, row: Any, source: _SourceInfo
+) -> list[_Candidate]:
     found = [
         _Candidate(
             IdentifierKey(IdentifierType.RECORD, row.source_id, row.record_id), row.source_id
@@ -667,12 +917,12 @@ def _record_candidates(rules: IdentityRules, row: Any, source: _SourceInfo) -> l
         (IdentifierType.PHONE, row.phone),
         (IdentifierType.LOYALTY_CARD, row.loyalty_card),
     ):
-        candidate = _candidate(rules, kind, raw, row.source_id, source.region)
+        candidate = reader.candidate(kind, raw, row.source_id, source.region)
         if candidate is not None:
             found.append(candidate)
     found.extend(
-        _traits_candidates(rules, _dict(row.attributes), row.source_id, source.name, source.region)
-        if rules.custom_identifiers
+        _traits_candidates(reader, _dict(row.attributes), row.source_id, source.name, source.region)
+        if reader.rules.custom_identifiers
         else ()
     )
     return found
@@ -694,7 +944,8 @@ _RECORD_COLUMNS = (
 def _resolve_record_rows(
     batch: _Batch, rows: Sequence[Any], sources: dict[int, _SourceInfo]
 ) -> None:
-    parsed = [(row, _record_candidates(batch.rules, row, sources[row.source_id])) for row in rows]
+    reader = _IdentifierReader(batch.rules)
+    parsed = [(row, _record_candidates(reader, row, sources[row.source_id])) for row in rows]
     batch.load({c.key for _, found in parsed for c in found}, 0)
     batch.load(set(), _expected_new(batch, (found for _, found in parsed)))
     known = set(
@@ -760,6 +1011,7 @@ def resolve_customer_records(
     batch = _Batch(session, current_rules(session))
     _resolve_record_rows(batch, rows, _sources(session, default_region, batch.rules))
     batch.finish()
+    batch.counts.held_queued += _queue_held_pairs(session, batch.held)
     return batch.counts.step(records=len(rows))
 
 
@@ -811,6 +1063,7 @@ def resolve_orders(
         ).all()
         _resolve_record_rows(batch, records, sources)
         record_nodes.update(_record_nodes(session, unresolved))
+    reader = _IdentifierReader(rules)
     printed: list[tuple[Any, list[_Candidate]]] = []
     for row in rows:
         found = []
@@ -822,7 +1075,7 @@ def resolve_orders(
             (IdentifierType.EMAIL, row.email),
             (IdentifierType.PHONE, row.phone),
         ):
-            candidate = _candidate(rules, kind, raw, row.source_id, sources[row.source_id].region)
+            candidate = reader.candidate(kind, raw, row.source_id, sources[row.source_id].region)
             if candidate is not None:
                 found.append(candidate)
         printed.append((row, found))
@@ -841,6 +1094,7 @@ def resolve_orders(
             assignments.append({"order_pk": row.id, "profile_id": node})
     batch.finish()
     _insert_rows(session, OrderProfile, assignments)
+    batch.counts.held_queued += _queue_held_pairs(session, batch.held)
     ingest.move_cursor(session, ORDERS_CURSOR, rows[-1].id)
     return batch.counts.step(orders=len(rows), records=len(unresolved))
 
@@ -879,13 +1133,14 @@ def fill_records_from_identify_calls(
         return ResolutionStep()
     rules = current_rules(session)
     sources = _sources(session, default_region, rules)
+    reader = _IdentifierReader(rules)
     updates: list[TraitUpdate] = []
     for row in rows:
         if row.type != "identify" or row.traits is None:
             continue
         source = sources[row.source_id]
         records_of = source.records_of_user_ids
-        user_id = _candidate(rules, IdentifierType.USER_ID, row.user_id, row.source_id, None)
+        user_id = reader.candidate(IdentifierType.USER_ID, row.user_id, row.source_id, None)
         if records_of is None or user_id is None or len(user_id.key.value) > _RECORD_ID_LENGTH:
             continue
         fields = record_fields(_dict(row.traits), region=source.region)

@@ -358,7 +358,8 @@ def test_a_batch_of_events_costs_a_fixed_number_of_queries(
         step = identity.resolve_events(session, default_region="GB", settle=timedelta(0))
 
     assert step.events == 40
-    # cursor, events, rules, sources, identifiers, roots, counts, assignments, cursor move
+    # cursor, events, rules, sources, identifiers with their roots, counts, blocks,
+    # assignments, cursor move
     assert len(statements) <= 10
 
 

@@ -1,9 +1,14 @@
-"""The review queue: pairs the model was unsure about, decided by a person.
+"""The review queue: pairs a person decides.
 
-Accepting a pair merges the two customers (method ``manual``, the pair and the decider as the
-reason). Rejecting it blocks that merge for good: a merge block between the two records' nodes
-keeps both the deterministic graph and later probabilistic runs from joining them. Either way
-the decision is kept on the pair, which is then never asked again.
+Two kinds of pairs wait there: pairs of records the model was unsure about (method
+``probabilistic``, with its probability and each field's contribution), and pairs of customers
+an identity rule kept apart (method ``rule``: the shared-identifier guard held two customers
+sharing only an email whose first names disagree; the rule's reason instead of a probability).
+
+Accepting a pair merges the two customers (method ``manual``, the pair, how it came to the
+queue and the decider as the reason). Rejecting it blocks that merge for good: a merge block
+between the two records' nodes keeps both the deterministic graph and later probabilistic runs
+from joining them. Either way the decision is kept on the pair, which is then never asked again.
 """
 
 from __future__ import annotations
@@ -48,14 +53,22 @@ class RecordSummary:
 
 @dataclass(frozen=True)
 class ReviewPair:
-    """A scored pair of records and its decision so far."""
+    """A pair of records in the queue and its decision so far.
+
+    ``method`` is ``probabilistic`` for a pair a model scored (``probability``,
+    ``match_weight``, ``model_version`` and ``contributions`` say how) and ``rule`` for a pair
+    an identity rule held apart (those are None or empty; ``reason`` says why, its ``text``
+    in a sentence: "shared email, first names disagree: Anna / Tom").
+    """
 
     id: int
     status: str
-    probability: float
-    match_weight: float
-    model_version: str
+    method: str
+    probability: float | None
+    match_weight: float | None
+    model_version: str | None
     contributions: dict[str, Any]
+    reason: dict[str, Any] | None
     record_a: RecordSummary
     record_b: RecordSummary
     created_at: datetime
@@ -67,10 +80,12 @@ class ReviewPair:
         return {
             "id": self.id,
             "status": self.status,
+            "method": self.method,
             "probability": self.probability,
             "match_weight": self.match_weight,
             "model_version": self.model_version,
             "contributions": self.contributions,
+            "reason": self.reason,
             "record_a": self.record_a.__dict__,
             "record_b": self.record_b.__dict__,
             "created_at": self.created_at.isoformat(),
@@ -98,7 +113,7 @@ def _pairs_query(status: str | None) -> Any:
     source_b = aliased(Source)
     query = (
         select(MatchPair, MatchModel.version, record_a, source_a.name, record_b, source_b.name)
-        .join(MatchModel, MatchModel.id == MatchPair.model_id)
+        .outerjoin(MatchModel, MatchModel.id == MatchPair.model_id)
         .join(record_a, record_a.id == MatchPair.record_a_id)
         .join(source_a, source_a.id == record_a.source_id)
         .join(record_b, record_b.id == MatchPair.record_b_id)
@@ -128,10 +143,12 @@ def _review_pair(row: Any) -> ReviewPair:
     return ReviewPair(
         id=pair.id,
         status=pair.status,
+        method=pair.method,
         probability=pair.probability,
         match_weight=pair.match_weight,
         model_version=version,
         contributions=pair.contributions,
+        reason=pair.reason,
         record_a=_summary(record_a, source_a),
         record_b=_summary(record_b, source_b),
         created_at=pair.created_at,
@@ -144,10 +161,11 @@ def _review_pair(row: Any) -> ReviewPair:
 def list_match_pairs(
     session: Session, *, status: str | None = "review", limit: int = 50, offset: int = 0
 ) -> list[ReviewPair]:
-    """Scored pairs with a status (the review queue by default), the most likely first."""
+    """Pairs with a status (the review queue by default): the model's, the most likely first,
+    then the pairs rules held apart, oldest first."""
     query = (
         _pairs_query(status)
-        .order_by(MatchPair.probability.desc(), MatchPair.id)
+        .order_by(MatchPair.probability.desc().nulls_last(), MatchPair.id)
         .limit(limit)
         .offset(offset)
     )
@@ -194,7 +212,8 @@ def _nodes(session: Session, pair: MatchPair) -> tuple[int, int]:
 
 
 def accept_match_pair(session: Session, pair_id: int, *, decided_by: str) -> ReviewDecision:
-    """Merge the customers of a queued pair (method ``manual``), in the caller's transaction.
+    """Merge the customers of a queued pair (method ``manual``: a reviewer's decision, with
+    the pair's probability or the rule that had held them apart), in the caller's transaction.
 
     Raises ``LookupError`` for an unknown pair (or a record without a profile) and
     ``PairDecidedError`` when the pair is not waiting for review.
@@ -206,15 +225,7 @@ def accept_match_pair(session: Session, pair_id: int, *, decided_by: str) -> Rev
         node_a,
         node_b,
         method=MergeMethod.MANUAL,
-        reason={
-            "rule": "review accepted",
-            "match_pair": pair.id,
-            "decided_by": decided_by,
-            "probability": pair.probability,
-            "match_weight": pair.match_weight,
-            "records": [pair.record_a_id, pair.record_b_id],
-            "contributions": pair.contributions,
-        },
+        reason=_accepted_reason(pair, decided_by),
     )
     now = utcnow()
     session.execute(
@@ -226,6 +237,26 @@ def accept_match_pair(session: Session, pair_id: int, *, decided_by: str) -> Rev
     return ReviewDecision(
         pair_id=pair.id, status="accepted", merge_id=outcome.merge_id, merge_status=outcome.status
     )
+
+
+def _accepted_reason(pair: MatchPair, decided_by: str) -> dict[str, Any]:
+    reason: dict[str, Any] = {
+        "rule": "review accepted",
+        "match_pair": pair.id,
+        "decided_by": decided_by,
+        "method": pair.method,
+        "records": [pair.record_a_id, pair.record_b_id],
+    }
+    if pair.method == "rule":
+        # What the rule saw, which the reviewer overruled.
+        reason["held_apart"] = pair.reason
+    else:
+        reason.update(
+            probability=pair.probability,
+            match_weight=pair.match_weight,
+            contributions=pair.contributions,
+        )
+    return reason
 
 
 def reject_match_pair(session: Session, pair_id: int, *, decided_by: str) -> ReviewDecision:
