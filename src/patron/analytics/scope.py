@@ -215,10 +215,15 @@ def main_currency(store: AnalyticsStore, request: ReportRequest) -> Currency:
     conditions = order_conditions(request.filters)
     if request.period is not None:
         conditions.append(window(request.period, request.timezone).condition("o.ordered_at"))
-    rows = store.connection.execute(
-        f"SELECT o.currency, count(*) AS n FROM orders_v AS o {where(conditions)} "  # noqa: S608 - values quoted by sql_literal
-        "GROUP BY 1 ORDER BY 2 DESC, 1"
-    ).fetchall()
+        counted = f"SELECT o.currency, count(*) AS n FROM orders_v AS o {where(conditions)}"  # noqa: S608 - values quoted by sql_literal
+    elif store.rollups:
+        # All the data: the per-customer rollup holds every order's currency and scope.
+        counted = (
+            f"SELECT o.currency, sum(o.orders) AS n FROM customer_scopes AS o {where(conditions)}"  # noqa: S608 - values quoted by sql_literal
+        )
+    else:
+        counted = f"SELECT o.currency, count(*) AS n FROM orders_v AS o {where(conditions)}"  # noqa: S608 - values quoted by sql_literal
+    rows = store.connection.execute(f"{counted} GROUP BY 1 ORDER BY 2 DESC, 1").fetchall()
     if not rows:
         return Currency(None, 0, ())
     return Currency(

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 
 import duckdb
 
+from patron.analytics.rollups import write_rollups
 from patron.analytics.store import (
     SNAPSHOT_INFO,
     VIEW_NAMES,
@@ -70,6 +71,7 @@ def refresh_snapshot(database_url: str, *, threads: int | None = None) -> Snapsh
                 connection.execute(f"CREATE TABLE fresh.{name} AS SELECT * FROM {name}{order}")  # noqa: S608 - constant names
                 counted = connection.execute(f"SELECT count(*) FROM fresh.{name}").fetchone()  # noqa: S608 - constant names
                 rows[name] = int(counted[0]) if counted else 0
+            rows |= write_rollups(connection, "fresh")
             connection.execute(
                 f"CREATE TABLE fresh.{SNAPSHOT_INFO} AS SELECT CAST(? AS TIMESTAMP) AS taken_at",
                 [taken_at.replace(tzinfo=None)],

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Self
 import duckdb
 from sqlalchemy.engine import make_url
 
+from patron.analytics.rollups import ROLLUP_NAMES
 from patron.storage import normalise_url
 
 if TYPE_CHECKING:
@@ -194,6 +195,8 @@ class AnalyticsStore:
         self.database_url = database_url
         # When the data read is a snapshot, the time it was taken; None for the live store.
         self.data_as_of: datetime | None = None
+        # Whether the snapshot read holds the rollups (``patron.analytics.rollups``).
+        self.rollups = False
         path = snapshot_path(database_url)
         if snapshot is not False:
             taken_at = snapshot_taken_at(path)
@@ -223,6 +226,7 @@ class AnalyticsStore:
                     self.connection.execute(
                         f"CREATE VIEW {name} AS SELECT * FROM snapshot.{name}"  # noqa: S608 - constant names
                     )
+                self.rollups = self._attach_rollups()
                 return
             self.connection.execute(f"LOAD {_quote(str(extension))}")
             self.connection.execute(
@@ -234,6 +238,18 @@ class AnalyticsStore:
             self.connection.close()
             msg = f"could not open the store for analysis: {error}"
             raise AnalyticsStoreError(msg) from error
+
+    def _attach_rollups(self) -> bool:
+        # A snapshot written before the rollups existed has none: reports then read rows.
+        found = self.connection.execute(
+            "SELECT count(*) FROM duckdb_tables() WHERE database_name = 'snapshot' "  # noqa: S608 - constant names, quoted
+            f"AND table_name IN ({', '.join(_quote(name) for name in ROLLUP_NAMES)})"
+        ).fetchone()
+        if not found or found[0] != len(ROLLUP_NAMES):
+            return False
+        for name in ROLLUP_NAMES:
+            self.connection.execute(f"CREATE VIEW {name} AS SELECT * FROM snapshot.{name}")  # noqa: S608 - constant names
+        return True
 
     def close(self) -> None:
         self.connection.close()

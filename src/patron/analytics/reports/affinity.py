@@ -2,13 +2,30 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from patron.analytics.contract import Chart, ChartKind, Column, Series, Table, Unit
-from patron.analytics.scope import ANONYMOUS_NOTE, assemble_report, scoped_orders
+from patron.analytics.rollups import (
+    BASKET_KINDS,
+    DEPARTMENT_SQL,
+    MAX_DEPARTMENTS,
+    month_split,
+    scope_conditions,
+    scopes_sql,
+)
+from patron.analytics.scope import (
+    ANONYMOUS_NOTE,
+    assemble_report,
+    order_conditions,
+    scoped_orders,
+    sql_literal,
+    where,
+    window,
+)
 
 if TYPE_CHECKING:
     from patron.analytics.contract import Cell, Report, ReportRequest
+    from patron.analytics.rollups import MonthSplit
     from patron.analytics.store import AnalyticsStore
 
 NAME = "affinity"
@@ -65,6 +82,123 @@ def _pairs(
     return [(str(r[0]), str(r[1]), int(r[2]), int(r[3]), int(r[4]), int(r[5])) for r in rows]
 
 
+def _ranked(counts: str, pairs: str, baskets: str, top: int) -> str:
+    """The top pairs by lift, from SQL of item counts ``(item, n)``, pair counts
+    ``(a, b, n)`` (a < b) and the number of baskets ``(total)``."""
+    return f"""
+        WITH counts AS MATERIALIZED (
+            SELECT item, CAST(sum(n) AS BIGINT) AS n FROM ({counts}) GROUP BY 1
+        ), pairs AS (
+            SELECT a, b, CAST(sum(n) AS BIGINT) AS n FROM ({pairs}) GROUP BY 1, 2
+            HAVING sum(n) >= {MIN_PAIR_COUNT}
+        ), baskets AS (SELECT CAST(coalesce(sum(total), 0) AS BIGINT) AS total FROM ({baskets}))
+        SELECT p.a, p.b, p.n, ca.n, cb.n, baskets.total
+        FROM pairs AS p JOIN counts AS ca ON ca.item = p.a JOIN counts AS cb ON cb.item = p.b
+        CROSS JOIN baskets
+        ORDER BY p.n * baskets.total / (ca.n * cb.n) DESC, p.n DESC, p.a, p.b
+        LIMIT {int(top)}
+    """  # noqa: S608 - values quoted by sql_literal
+
+
+def _as_pairs(rows: list[tuple[Any, ...]]) -> list[tuple[str, str, int, int, int, int]]:
+    return [(str(r[0]), str(r[1]), int(r[2]), int(r[3]), int(r[4]), int(r[5])) for r in rows]
+
+
+def _edge_orders(request: ReportRequest, split: MonthSplit) -> str | None:
+    """SQL of the orders in scope in the partial months of the period (None if none)."""
+    if not split.edges:
+        return None
+    edges = " OR ".join(edge.condition("o.ordered_at") for edge in split.edges)
+    conditions = [*order_conditions(request.filters), f"({edges})"]
+    return f"SELECT o.order_pk, o.customer_id FROM orders_v AS o {where(conditions)}"  # noqa: S608 - values quoted by sql_literal
+
+
+def _rollup_conditions(request: ReportRequest, split: MonthSplit) -> str:
+    return where([*scope_conditions(request.filters, "s"), split.months_condition("s.month")])
+
+
+def _basket_pairs_from_rollups(
+    store: AnalyticsStore, request: ReportRequest, split: MonthSplit, kind: str, top: int
+) -> list[tuple[str, str, int, int, int, int]]:
+    """Pairs of items in the same order: the rollup's counts of the whole months, plus the
+    orders of the partial months counted one by one."""
+    rollup = _rollup_conditions(request, split)
+    kind_sql = sql_literal(kind)
+    counts = f"SELECT item, orders AS n FROM basket_items AS s {rollup} AND s.kind = {kind_sql}"  # noqa: S608 - values quoted by sql_literal
+    pairs = f"SELECT a, b, orders AS n FROM basket_pairs AS s {rollup} AND s.kind = {kind_sql}"  # noqa: S608 - values quoted by sql_literal
+    baskets = f"SELECT orders AS total FROM basket_orders AS s {rollup}"  # noqa: S608 - values quoted by sql_literal
+    edge_orders = _edge_orders(request, split)
+    if edge_orders is not None:
+        store.connection.execute(
+            f"""
+            CREATE OR REPLACE TEMP TABLE affinity_edge_items AS
+            SELECT DISTINCT o.order_pk, {BASKET_KINDS[kind]} AS item
+            FROM ({edge_orders}) AS o JOIN order_lines_v AS l USING (order_pk)
+            """  # noqa: S608 - values quoted by sql_literal
+        )
+        counts += " UNION ALL SELECT item, count(*) FROM affinity_edge_items GROUP BY 1"
+        pairs += (
+            " UNION ALL SELECT a.item, b.item, count(*) FROM affinity_edge_items AS a "
+            "JOIN affinity_edge_items AS b ON b.order_pk = a.order_pk AND a.item < b.item "
+            "GROUP BY 1, 2"
+        )
+        baskets += " UNION ALL SELECT count(DISTINCT order_pk) FROM affinity_edge_items"
+    rows = store.connection.execute(_ranked(counts, pairs, baskets, top)).fetchall()
+    return _as_pairs(rows)
+
+
+def _department_pairs_from_rollups(
+    store: AnalyticsStore, request: ReportRequest, split: MonthSplit, top: int
+) -> list[tuple[str, str, int, int, int, int]]:
+    """Departments bought by the same customers: each customer's departments as a bit mask
+    (from the rollups, plus the orders of the partial months), customers counted per mask,
+    items and pairs counted from the masks."""
+    if split.every_month:
+        masks = scopes_sql(request.filters, ["s.customer_id IS NOT NULL"])
+    else:
+        rollup = _rollup_conditions(request, split)
+        masks = (
+            f"SELECT customer_id, departments FROM customer_months AS s {rollup} "  # noqa: S608 - values quoted by sql_literal
+            "AND s.customer_id IS NOT NULL"
+        )
+    edge_orders = _edge_orders(request, split)
+    if edge_orders is not None:
+        masks = f"""
+            SELECT customer_id, departments FROM ({masks})
+            UNION ALL
+            SELECT o.customer_id, CAST(1 AS BIGINT) << d.bit
+            FROM ({edge_orders}) AS o JOIN order_lines_v AS l USING (order_pk)
+            JOIN departments AS d ON d.department = {DEPARTMENT_SQL.format(column="l.category")}
+            WHERE o.customer_id IS NOT NULL
+        """  # noqa: S608 - values quoted by sql_literal
+    store.connection.execute(
+        f"""
+        CREATE OR REPLACE TEMP TABLE affinity_masks AS
+        SELECT mask, count(*) AS customers FROM (
+            SELECT customer_id, bit_or(departments) AS mask FROM ({masks}) GROUP BY 1
+        ) WHERE mask IS NOT NULL GROUP BY 1
+        """  # noqa: S608 - values quoted by sql_literal
+    )
+    holds = "(m.mask >> {alias}.bit) & 1 = 1"
+    counts = f"""
+        SELECT d.department AS item, m.customers AS n
+        FROM affinity_masks AS m JOIN departments AS d ON {holds.format(alias="d")}
+    """  # noqa: S608 - constant names
+    pairs = f"""
+        SELECT a.department AS a, b.department AS b, m.customers AS n
+        FROM affinity_masks AS m JOIN departments AS a ON {holds.format(alias="a")}
+        JOIN departments AS b ON {holds.format(alias="b")} AND a.department < b.department
+    """  # noqa: S608 - constant names
+    baskets = "SELECT customers AS total FROM affinity_masks"
+    rows = store.connection.execute(_ranked(counts, pairs, baskets, top)).fetchall()
+    return _as_pairs(rows)
+
+
+def _masks_fit(store: AnalyticsStore) -> bool:
+    found = store.connection.execute("SELECT max(bit) FROM departments").fetchone()
+    return found is None or found[0] is None or int(found[0]) < MAX_DEPARTMENTS
+
+
 def _pair_table(
     name: str, title: str, label: str, pairs: list[tuple[str, str, int, int, int, int]]
 ) -> Table:
@@ -87,11 +221,17 @@ def _pair_table(
 def affinity(store: AnalyticsStore, request: ReportRequest) -> Report:
     """Departments bought by the same customers, and products and categories bought in the
     same order: support, confidence and lift of the top pairs."""
-    lines = _lines(store, request)
     top = request.top
-    departments = _pairs(store, lines, "customer_id", "department", top)
-    categories = _pairs(store, lines, "order_pk", "category", top)
-    products = _pairs(store, lines, "order_pk", "product", top)
+    if store.rollups and _masks_fit(store):
+        split = month_split(window(request.period, request.timezone) if request.period else None)
+        departments = _department_pairs_from_rollups(store, request, split, top)
+        categories = _basket_pairs_from_rollups(store, request, split, "category", top)
+        products = _basket_pairs_from_rollups(store, request, split, "product", top)
+    else:
+        lines = _lines(store, request)
+        departments = _pairs(store, lines, "customer_id", "department", top)
+        categories = _pairs(store, lines, "order_pk", "category", top)
+        products = _pairs(store, lines, "order_pk", "product", top)
     department_table = _pair_table(
         "department_affinity",
         "Departments bought by the same customers",

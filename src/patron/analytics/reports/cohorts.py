@@ -5,16 +5,22 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from patron.analytics.contract import Chart, ChartKind, Column, Series, Table, Unit
+from patron.analytics.rollups import firsts_sql, local_month_rows
 from patron.analytics.scope import (
     ANONYMOUS_NOTE,
     assemble_report,
+    local_time,
+    order_conditions,
     ratio,
     scoped_orders,
     sql_literal,
+    where,
     window,
 )
 
 if TYPE_CHECKING:
+    from datetime import date
+
     from patron.analytics.contract import Cell, Report, ReportRequest
     from patron.analytics.store import AnalyticsStore
 
@@ -50,22 +56,65 @@ def _customer_months(store: AnalyticsStore, request: ReportRequest) -> str:
     return "cohort_months"
 
 
+def _customer_months_from_rollups(store: AnalyticsStore, request: ReportRequest) -> str:
+    """``_customer_months`` from the rollups, for the customers whose first purchase falls in
+    the period only (the only ones counted); their orders up to the period's end are all in
+    the period, read per customer and local month (``local_month_rows``)."""
+    span = window(request.period, request.timezone) if request.period else None
+    firsts = firsts_sql(request.filters, span.end if span else None)
+    if span is not None:
+        firsts = f"SELECT * FROM ({firsts}) WHERE first_at >= {sql_literal(span.start)}"  # noqa: S608 - values quoted by sql_literal
+    months = local_month_rows(request.filters, request.timezone, span, None)
+    store.connection.execute(
+        f"""
+        CREATE OR REPLACE TEMP TABLE cohort_months AS
+        WITH f AS MATERIALIZED ({firsts}),
+        m AS (
+            SELECT DISTINCT customer_id, month FROM ({months})
+            WHERE customer_id IN (SELECT customer_id FROM f)
+        ), cohorts AS (SELECT customer_id, min(month) AS cohort FROM m GROUP BY 1)
+        SELECT f.customer_id, c.cohort, f.first_at, f.first_channel,
+               datediff('month', c.cohort, m.month) AS age
+        FROM f JOIN cohorts AS c USING (customer_id) JOIN m USING (customer_id)
+        """  # noqa: S608 - values quoted by sql_literal
+    )
+    return "cohort_months"
+
+
+def _last_month(store: AnalyticsStore, request: ReportRequest, months: str) -> date | None:
+    """The last month any order is seen: later ages are not yet observable."""
+    if not store.rollups:
+        last = store.connection.execute(
+            f"SELECT max(date_add(cohort, to_months(age))) FROM {months}"  # noqa: S608 - a constant name
+        ).fetchone()
+        return last[0] if last else None
+    # The latest identified order in scope up to the period's end.
+    conditions = [*order_conditions(request.filters), "o.customer_id IS NOT NULL"]
+    if request.period is not None:
+        end = window(request.period, request.timezone).end
+        conditions.append(f"o.ordered_at < {sql_literal(end)}")
+    local = local_time("max(o.ordered_at)", request.timezone)
+    last = store.connection.execute(
+        f"SELECT CAST(date_trunc('month', {local}) AS DATE) FROM orders_v AS o {where(conditions)}"  # noqa: S608 - values quoted by sql_literal
+    ).fetchone()
+    return last[0] if last else None
+
+
 def cohorts(store: AnalyticsStore, request: ReportRequest) -> Report:
     """Retention triangle by first-purchase month, and retention by first channel."""
-    months = _customer_months(store, request)
+    if store.rollups:
+        months = _customer_months_from_rollups(store, request)
+    else:
+        months = _customer_months(store, request)
     start = (
         f"first_at >= {sql_literal(window(request.period, request.timezone).start)}"
         if request.period
         else "true"
     )
-    # The last month any order is seen: later ages are not yet observable.
-    last = store.connection.execute(
-        f"SELECT max(date_add(cohort, to_months(age))) FROM {months}"  # noqa: S608 - a constant name
-    ).fetchone()
-    last_month = last[0] if last else None
-    ages = ", ".join(
-        f"count(DISTINCT customer_id) FILTER (WHERE age = {k}) AS m{k}" for k in range(MONTHS + 1)
-    )
+    last_month = _last_month(store, request, months)
+    # A customer has one row per age and a row of age 0 (the cohort is their first month):
+    # rows of an age count customers, rows of age 0 count each customer once.
+    ages = ", ".join(f"count(*) FILTER (WHERE age = {k}) AS m{k}" for k in range(MONTHS + 1))
     rows = store.connection.execute(
         f"SELECT cohort, {ages} FROM {months} WHERE {start} GROUP BY 1 ORDER BY 1"  # noqa: S608 - values quoted by sql_literal
     ).fetchall()
@@ -92,18 +141,16 @@ def cohorts(store: AnalyticsStore, request: ReportRequest) -> Report:
                 ),
             )
         )
-    milestones = ", ".join(
-        f"count(DISTINCT customer_id) FILTER (WHERE age = {k}) AS m{k}" for k in CHANNEL_MILESTONES
-    )
+    milestones = ", ".join(f"count(*) FILTER (WHERE age = {k}) AS m{k}" for k in CHANNEL_MILESTONES)
     eligible = ", ".join(
-        f"count(DISTINCT customer_id) FILTER (WHERE datediff('month', cohort, "
+        f"count(*) FILTER (WHERE age = 0 AND datediff('month', cohort, "
         f"{sql_literal(last_month) if last_month else 'cohort'}) >= {k}) AS e{k}"
         for k in CHANNEL_MILESTONES
     )
     by_channel = store.connection.execute(
         f"""
-        SELECT first_channel, count(DISTINCT customer_id), {milestones}, {eligible}
-        FROM {months} WHERE {start} GROUP BY 1 ORDER BY 2 DESC
+        SELECT first_channel, count(*) FILTER (WHERE age = 0), {milestones}, {eligible}
+        FROM {months} WHERE {start} GROUP BY 1 ORDER BY 2 DESC, 1
         """  # noqa: S608 - values quoted by sql_literal
     ).fetchall()
     count = len(CHANNEL_MILESTONES)

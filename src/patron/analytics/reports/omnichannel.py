@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from patron.analytics.contract import Chart, ChartKind, Column, Series, Table, Unit
 from patron.analytics.request import SALES_CHANNELS
+from patron.analytics.rollups import firsts_sql, scopes_sql
 from patron.analytics.scope import (
     ANONYMOUS_NOTE,
     assemble_report,
@@ -37,13 +38,34 @@ def _per_customer(
     money = f"currency = {sql_literal(currency or '')}"
     found = store.connection.execute("SELECT max(ordered_at) FROM orders_v").fetchone()
     data_end = sql_literal(found[0]) if found and found[0] else "NULL"
+    if period is None and store.rollups:
+        # All the data: each customer's rows of the rollup (one per channel, store and
+        # currency) hold their orders, revenue and two earliest orders per row; the second
+        # order of all is the earliest of the rows' second firsts and second orders.
+        store.connection.execute(
+            f"""
+            CREATE OR REPLACE TEMP TABLE omnichannel_customers AS
+            SELECT customer_id, count(DISTINCT channel) AS channels,
+                   array_to_string(list_sort(list_distinct(list(channel))), ' + ') AS mix,
+                   sum(orders) AS orders,
+                   coalesce(sum(revenue) FILTER (WHERE {money}), 0) AS revenue,
+                   coalesce(sum(orders) FILTER (WHERE {money}), 0) AS money_orders,
+                   min(first_at) AS first_at,
+                   coalesce(least(min(first_at, 2)[2], min(second_at))
+                            <= min(first_at) + INTERVAL {RETENTION_DAYS} DAY, false) AS returned,
+                   min(first_at) + INTERVAL {RETENTION_DAYS} DAY <= {data_end} AS eligible
+            FROM ({scopes_sql(request.filters, ["s.customer_id IS NOT NULL"])})
+            GROUP BY customer_id
+            """  # noqa: S608 - values quoted by sql_literal
+        )
+        return "omnichannel_customers"
     # The two earliest orders of each customer tell whether they returned in time, without a
     # window over every order.
     store.connection.execute(
         f"""
         CREATE OR REPLACE TEMP TABLE omnichannel_customers AS
         SELECT customer_id, count(DISTINCT channel) AS channels,
-               string_agg(DISTINCT channel, ' + ' ORDER BY channel) AS mix,
+               array_to_string(list_sort(list_distinct(list(channel))), ' + ') AS mix,
                count(*) AS orders,
                coalesce(sum(total_minor) FILTER (WHERE {money}), 0) AS revenue,
                count(*) FILTER (WHERE {money}) AS money_orders,
@@ -149,7 +171,23 @@ def _mixes(store: AnalyticsStore, currency: str | None) -> Table:
     )
 
 
-def _migration(store: AnalyticsStore, request: ReportRequest) -> tuple[Table, Chart]:
+def _later_sql() -> str:
+    # A later order in the first channel is a second order there.
+    return ", ".join(
+        f"count(*) FILTER (WHERE n_{c} > CASE WHEN first_channel = {sql_literal(c)} "
+        f"THEN 1 ELSE 0 END) AS later_{c}"
+        for c in SALES_CHANNELS
+    )
+
+
+def _channel_counts_sql(column: str) -> str:
+    return ", ".join(
+        f"coalesce(sum({column}) FILTER (WHERE channel = {sql_literal(c)}), 0) AS n_{c}"
+        for c in SALES_CHANNELS
+    )
+
+
+def _migration_from_orders(store: AnalyticsStore, request: ReportRequest) -> list[tuple[Any, ...]]:
     # Customers whose first order (in scope) falls in the period; later orders up to the
     # period's end.
     history = scoped_orders(request, None, until=request.period)
@@ -158,31 +196,61 @@ def _migration(store: AnalyticsStore, request: ReportRequest) -> tuple[Table, Ch
         if request.period is not None
         else "TIMESTAMP '1970-01-01 00:00:00'"
     )
-    later = ", ".join(
-        f"count(*) FILTER (WHERE n_{c} > CASE WHEN first_channel = {sql_literal(c)} "
-        f"THEN 1 ELSE 0 END) AS later_{c}"
-        for c in SALES_CHANNELS
-    )
-    counts = ", ".join(
-        f"coalesce(sum(n) FILTER (WHERE channel = {sql_literal(c)}), 0) AS n_{c}"
-        for c in SALES_CHANNELS
-    )
     # Orders per customer and channel first, then per customer: no window over every order.
-    # A later order in the first channel is a second order there.
-    rows = store.connection.execute(
+    return store.connection.execute(
         f"""
         WITH by_channel AS (
             SELECT customer_id, channel, count(*) AS n, min(ordered_at) AS first_at
             FROM ({history}) WHERE customer_id IS NOT NULL GROUP BY 1, 2
         ), customers AS (
             SELECT customer_id, arg_min(channel, first_at) AS first_channel,
-                   min(first_at) AS first_at, sum(n) > 1 AS again, {counts}
+                   min(first_at) AS first_at, sum(n) > 1 AS again, {_channel_counts_sql("n")}
             FROM by_channel GROUP BY customer_id
         )
-        SELECT first_channel, count(*), count(*) FILTER (WHERE again), {later}
-        FROM customers WHERE first_at >= {start} GROUP BY 1 ORDER BY 2 DESC
+        SELECT first_channel, count(*), count(*) FILTER (WHERE again), {_later_sql()}
+        FROM customers WHERE first_at >= {start} GROUP BY 1 ORDER BY 2 DESC, 1
         """  # noqa: S608 - values quoted by sql_literal
     ).fetchall()
+
+
+def _migration_from_rollups(store: AnalyticsStore, request: ReportRequest) -> list[tuple[Any, ...]]:
+    # The customers' first orders come from the rollup. The orders of a customer whose first
+    # order is in the period are, up to the period's end, all in the period: they are read
+    # from the period's orders (from the rollup for all the data).
+    span = window(request.period, request.timezone) if request.period is not None else None
+    firsts = firsts_sql(request.filters, span.end if span else None)
+    if span is None:
+        counted = f"""
+            SELECT customer_id, channel, sum(orders) AS n
+            FROM ({scopes_sql(request.filters, ["s.customer_id IS NOT NULL"])}) GROUP BY 1, 2
+        """  # noqa: S608 - values quoted by sql_literal
+        new = firsts
+    else:
+        new = f"SELECT * FROM ({firsts}) WHERE first_at >= {sql_literal(span.start)}"  # noqa: S608 - values quoted by sql_literal
+        orders = scoped_orders(request, None, period=request.period)
+        counted = f"""
+            SELECT customer_id, channel, count(*) AS n FROM ({orders})
+            WHERE customer_id IN (SELECT customer_id FROM new) GROUP BY 1, 2
+        """  # noqa: S608 - values quoted by sql_literal
+    return store.connection.execute(
+        f"""
+        WITH new AS MATERIALIZED ({new}), by_channel AS ({counted}),
+        customers AS (
+            SELECT new.customer_id, any_value(new.first_channel) AS first_channel,
+                   sum(n) > 1 AS again, {_channel_counts_sql("n")}
+            FROM new JOIN by_channel USING (customer_id) GROUP BY 1
+        )
+        SELECT first_channel, count(*), count(*) FILTER (WHERE again), {_later_sql()}
+        FROM customers GROUP BY 1 ORDER BY 2 DESC, 1
+        """  # noqa: S608 - values quoted by sql_literal
+    ).fetchall()
+
+
+def _migration(store: AnalyticsStore, request: ReportRequest) -> tuple[Table, Chart]:
+    if store.rollups:
+        rows = _migration_from_rollups(store, request)
+    else:
+        rows = _migration_from_orders(store, request)
     columns = (
         Column("first_channel", "First channel"),
         Column("customers", "New customers", Unit.COUNT),

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from patron.analytics.contract import Chart, ChartKind, Column, Series, Table, Unit
+from patron.analytics.rollups import firsts_sql, local_month_rows, scopes_sql
 from patron.analytics.scope import (
     ANONYMOUS_NOTE,
     assemble_report,
@@ -49,25 +50,40 @@ def _totals(
     store: AnalyticsStore, request: ReportRequest, period: Period | None, currency: str | None
 ) -> _Totals:
     money = f"o.currency = {sql_literal(currency or '')}"
-    orders = scoped_orders(request, None, period=period)
-    row = store.connection.execute(
-        f"""
-        SELECT count(*), count(o.customer_id), count(DISTINCT o.customer_id),
-               coalesce(sum(o.total_minor) FILTER (WHERE {money}), 0),
-               count(*) FILTER (WHERE {money})
-        FROM ({orders}) AS o
-        """  # noqa: S608 - values quoted by sql_literal
-    ).fetchone()
+    if period is None and store.rollups:
+        row = store.connection.execute(
+            f"""
+            SELECT coalesce(sum(o.orders), 0),
+                   coalesce(sum(o.orders) FILTER (WHERE o.customer_id IS NOT NULL), 0),
+                   count(DISTINCT o.customer_id),
+                   coalesce(sum(o.revenue) FILTER (WHERE {money}), 0),
+                   coalesce(sum(o.orders) FILTER (WHERE {money}), 0)
+            FROM ({scopes_sql(request.filters)}) AS o
+            """  # noqa: S608 - values quoted by sql_literal
+        ).fetchone()
+    else:
+        orders = scoped_orders(request, None, period=period)
+        row = store.connection.execute(
+            f"""
+            SELECT count(*), count(o.customer_id), count(DISTINCT o.customer_id),
+                   coalesce(sum(o.total_minor) FILTER (WHERE {money}), 0),
+                   count(*) FILTER (WHERE {money})
+            FROM ({orders}) AS o
+            """  # noqa: S608 - values quoted by sql_literal
+        ).fetchone()
     assert row is not None  # noqa: S101 - an aggregate always answers one row
-    start = window(period, request.timezone).start if period else None
-    new = f"first_at >= {sql_literal(start)}" if start else "true"
-    history = scoped_orders(request, None, until=period)
+    span = window(period, request.timezone) if period else None
+    new = f"first_at >= {sql_literal(span.start)}" if span else "true"
+    if store.rollups:
+        firsts = firsts_sql(request.filters, span.end if span else None)
+    else:
+        history = scoped_orders(request, None, until=period)
+        firsts = (
+            f"SELECT customer_id, min(ordered_at) AS first_at FROM ({history}) "  # noqa: S608 - values quoted by sql_literal
+            "WHERE customer_id IS NOT NULL GROUP BY 1"
+        )
     base = store.connection.execute(
-        f"""
-        SELECT count(*), count(*) FILTER (WHERE {new})
-        FROM (SELECT customer_id, min(ordered_at) AS first_at FROM ({history})
-              WHERE customer_id IS NOT NULL GROUP BY 1)
-        """  # noqa: S608 - values quoted by sql_literal
+        f"SELECT count(*), count(*) FILTER (WHERE {new}) FROM ({firsts})"  # noqa: S608 - values quoted by sql_literal
     ).fetchone()
     assert base is not None  # noqa: S101
     return _Totals(
@@ -134,14 +150,21 @@ def _breakdown(
     money = f"o.currency = {sql_literal(currency or '')}"
 
     def grouped(period: Period | None) -> dict[str, tuple[int, int, int]]:
-        orders = scoped_orders(request, None, period=period)
-        rows = store.connection.execute(
-            f"""
-            SELECT o.{column}, count(DISTINCT o.customer_id), count(*),
-                   coalesce(sum(o.total_minor) FILTER (WHERE {money}), 0)
-            FROM ({orders}) AS o WHERE o.{column} IS NOT NULL GROUP BY 1
+        if period is None and store.rollups:
+            sql = f"""
+                SELECT o.{column}, count(DISTINCT o.customer_id), sum(o.orders),
+                       coalesce(sum(o.revenue) FILTER (WHERE {money}), 0)
+                FROM ({scopes_sql(request.filters)}) AS o WHERE o.{column} IS NOT NULL
+                GROUP BY 1
             """  # noqa: S608 - values quoted by sql_literal
-        ).fetchall()
+        else:
+            orders = scoped_orders(request, None, period=period)
+            sql = f"""
+                SELECT o.{column}, count(DISTINCT o.customer_id), count(*),
+                       coalesce(sum(o.total_minor) FILTER (WHERE {money}), 0)
+                FROM ({orders}) AS o WHERE o.{column} IS NOT NULL GROUP BY 1
+            """  # noqa: S608 - values quoted by sql_literal
+        rows = store.connection.execute(sql).fetchall()
         return {str(r[0]): (int(r[1]), int(r[2]), int(r[3])) for r in rows}
 
     current = grouped(request.period)
@@ -200,14 +223,21 @@ def _trend(
     money = f"o.currency = {sql_literal(currency or '')}"
 
     def series(period: Period | None) -> list[tuple[str, int, int, int]]:
-        orders = scoped_orders(request, None, period=period)
-        rows = store.connection.execute(
-            f"""
-            SELECT {bucket} AS bucket, count(*), count(DISTINCT o.customer_id),
-                   coalesce(sum(o.total_minor) FILTER (WHERE {money}), 0)
-            FROM ({orders}) AS o GROUP BY 1 ORDER BY 1
+        if unit_name == "month" and store.rollups:
+            span = window(period, request.timezone) if period else None
+            months = local_month_rows(request.filters, request.timezone, span, currency)
+            sql = f"""
+                SELECT month, sum(orders), count(DISTINCT customer_id), sum(revenue)
+                FROM ({months}) GROUP BY 1 ORDER BY 1
             """  # noqa: S608 - values quoted by sql_literal
-        ).fetchall()
+        else:
+            orders = scoped_orders(request, None, period=period)
+            sql = f"""
+                SELECT {bucket} AS bucket, count(*), count(DISTINCT o.customer_id),
+                       coalesce(sum(o.total_minor) FILTER (WHERE {money}), 0)
+                FROM ({orders}) AS o GROUP BY 1 ORDER BY 1
+            """  # noqa: S608 - values quoted by sql_literal
+        rows = store.connection.execute(sql).fetchall()
         return [(r[0].isoformat(), int(r[1]), int(r[2]), int(r[3])) for r in rows]
 
     current = series(request.period)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from patron.analytics.contract import Chart, ChartKind, Column, Series, Table, Unit
+from patron.analytics.rollups import scopes_sql
 from patron.analytics.scope import (
     ANONYMOUS_NOTE,
     assemble_report,
@@ -70,34 +71,57 @@ def rfm(store: AnalyticsStore, request: ReportRequest) -> Report:
     """Every customer who bought in the period scored 1-5 on recency, frequency and money,
     the named segments' sizes and value, and the recency-frequency grid."""
     currency = main_currency(store, request)
-    orders = scoped_orders(request, None, period=request.period)
+    # All the data is read from the per-customer rollup when there is one.
+    from_rollups = request.period is None and store.rollups
+    orders = (
+        scopes_sql(request.filters)
+        if from_rollups
+        else scoped_orders(request, None, period=request.period)
+    )
     money = f"currency = {sql_literal(currency.code or '')}"
     if request.period is not None:
         as_of: datetime | None = window(request.period, request.timezone).end
     else:
+        latest = "last_at" if from_rollups else "ordered_at"
         found = store.connection.execute(
-            f"SELECT max(ordered_at) + INTERVAL 1 SECOND FROM ({orders})"  # noqa: S608 - values quoted by sql_literal
+            f"SELECT max({latest}) + INTERVAL 1 SECOND FROM ({orders})"  # noqa: S608 - values quoted by sql_literal
         ).fetchone()
         as_of = found[0] if found else None
     as_of_sql = sql_literal(as_of) if as_of is not None else "now()"
-    scored = f"""
-        WITH customers AS (
+    if from_rollups:
+        customers = f"""
+            SELECT customer_id, date_diff('day', max(last_at), {as_of_sql}) AS recency_days,
+                   sum(orders) AS orders,
+                   coalesce(sum(revenue) FILTER (WHERE {money}), 0) AS monetary
+            FROM ({orders}) WHERE customer_id IS NOT NULL GROUP BY 1
+        """  # noqa: S608 - values quoted by sql_literal
+    else:
+        customers = f"""
             SELECT customer_id,
                    date_diff('day', max(ordered_at), {as_of_sql}) AS recency_days,
                    count(*) AS orders,
                    coalesce(sum(total_minor) FILTER (WHERE {money}), 0) AS monetary
             FROM ({orders}) WHERE customer_id IS NOT NULL GROUP BY 1
-        ), scores AS (
-            SELECT *, {_quintile("-recency_days")} AS r, {_quintile("orders")} AS f,
+        """  # noqa: S608 - values quoted by sql_literal
+    # Scored once: the segments, the grid and the score bounds all read it.
+    store.connection.execute(
+        f"""
+        CREATE OR REPLACE TEMP TABLE rfm_scores AS
+        WITH customers AS ({customers}), scores AS (
+            SELECT customer_id, recency_days, CAST(orders AS BIGINT) AS orders,
+                   CAST(monetary AS BIGINT) AS monetary,
+                   {_quintile("-recency_days")} AS r, {_quintile("orders")} AS f,
                    {_quintile("monetary")} AS m
             FROM customers
         )
         SELECT *, {_segment_sql()} AS segment FROM scores
-    """  # noqa: S608 - values quoted by sql_literal
+        """  # noqa: S608 - values quoted by sql_literal
+    )
+    scored = "SELECT * FROM rfm_scores"
+    # Sums, not averages: integer sums are the same whatever order they are added in.
     rows = store.connection.execute(
         f"""
-        SELECT segment, count(*), avg(recency_days), avg(orders), avg(monetary), sum(monetary),
-               avg(r), avg(f), avg(m)
+        SELECT segment, count(*), sum(recency_days), sum(orders), sum(monetary), sum(monetary)
         FROM ({scored}) GROUP BY 1
         """  # noqa: S608 - values quoted by sql_literal
     ).fetchall()
@@ -115,9 +139,9 @@ def rfm(store: AnalyticsStore, request: ReportRequest) -> Report:
                 name,
                 int(row[1]),
                 ratio(int(row[1]), customers_total),
-                float(row[2]),
-                float(row[3]),
-                float(row[4]),
+                int(row[2]) / int(row[1]),
+                int(row[3]) / int(row[1]),
+                int(row[4]) / int(row[1]),
                 int(row[5]),
                 ratio(int(row[5]), revenue_total),
             )

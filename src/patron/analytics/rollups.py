@@ -1,0 +1,286 @@
+"""Tables the snapshot precomputes so that a report never walks every order of every customer.
+
+Measured at 1,000,000 customers and 10,000,000 orders, what costs is per customer, not per
+order: first purchases, channels used and cohorts over the whole history, and affinity's
+pairs formed from twenty million lines (docs/benchmarks.md). The snapshot therefore holds,
+beside the views' rows:
+
+* ``customer_scopes``: one row per customer, channel, store and currency (orders, revenue,
+  first order, second order time, last order, departments bought as a bit mask). Any
+  filter on channel and store is a selection of its rows; a customer's first order in scope
+  is the earliest of the selected rows' first orders; all the data is a group-by of it.
+* ``customer_months``: per UTC month, channel, store, currency and customer, the orders and
+  revenue away from the month's edges and the departments bought.
+* ``basket_orders``, ``basket_items``, ``basket_pairs``: per UTC month, channel and store,
+  the orders with lines, the orders holding each category and product, and each pair of
+  them bought in the same order. Order counts add up over months, so a period sums them.
+
+Every figure read from them is exact: months are UTC months, and a period whose bounds are
+not UTC month starts reads its whole months from the rollups and its partial edge months
+from the orders themselves (``month_split``). A report answers the same from the rollups as
+from the rows (tests compare both on every report).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from patron.analytics.scope import Window, local_time, order_conditions, sql_literal, where
+
+if TYPE_CHECKING:
+    from datetime import datetime
+
+    import duckdb
+
+    from patron.analytics.contract import Filters
+
+# A line's department: the top level of its category ("Womenswear" of "Womenswear > Knitwear").
+DEPARTMENT_SQL = "trim(split_part(coalesce({column}, '(none)'), '>', 1))"
+# Departments are bits of a BIGINT; a catalogue with more has no masks (reports read lines).
+MAX_DEPARTMENTS = 63
+# The kinds of item paired in the same order, and how a line names its item of each kind.
+BASKET_KINDS = {
+    "category": "coalesce(l.category, '(none)')",
+    "product": "coalesce(l.product_name, l.sku)",
+}
+
+# Whether a (naive UTC) time is within a day of the start or end of its UTC month.
+NEAR_MONTH_EDGE = (
+    "({column} < date_trunc('month', {column}) + INTERVAL 1 DAY "
+    "OR {column} >= date_trunc('month', {column}) + INTERVAL 1 MONTH - INTERVAL 1 DAY)"
+)
+
+ROLLUP_NAMES = (
+    "departments",
+    "customer_scopes",
+    "customer_months",
+    "month_edge_orders",
+    "basket_orders",
+    "basket_items",
+    "basket_pairs",
+)
+
+
+def _department(column: str) -> str:
+    return DEPARTMENT_SQL.format(column=column)
+
+
+def write_rollups(connection: duckdb.DuckDBPyConnection, schema: str) -> dict[str, int]:
+    """Create the rollup tables in ``schema`` from the view tables already written there;
+    returns their row counts."""
+    s = schema
+    statements = [
+        f"""
+        CREATE TABLE {s}.departments AS
+        SELECT department, CAST(row_number() OVER (ORDER BY department) - 1 AS INTEGER) AS bit
+        FROM (SELECT DISTINCT {_department("category")} AS department FROM {s}.order_lines_v)
+        """,  # noqa: S608 - a schema name and constants
+        # Each order's departments as a bit mask (NULL for an order without lines).
+        f"""
+        CREATE TEMP TABLE rollup_order_departments AS
+        SELECT l.order_pk,
+               bit_or(CASE WHEN d.bit < {MAX_DEPARTMENTS} THEN CAST(1 AS BIGINT) << d.bit END)
+                   AS departments
+        FROM {s}.order_lines_v AS l
+        JOIN {s}.departments AS d ON d.department = {_department("l.category")}
+        GROUP BY 1
+        """,  # noqa: S608 - a schema name and constants
+        f"""
+        CREATE TABLE {s}.customer_scopes AS
+        SELECT o.customer_id, o.channel, o.store_id, o.currency,
+               count(*) AS orders, CAST(sum(o.total_minor) AS BIGINT) AS revenue,
+               min(o.ordered_at) AS first_at,
+               arg_min(o.order_pk, (o.ordered_at, o.order_pk)) AS first_pk,
+               min(o.ordered_at, 2)[2] AS second_at,
+               max(o.ordered_at) AS last_at,
+               bit_or(d.departments) AS departments
+        FROM {s}.orders_v AS o LEFT JOIN rollup_order_departments AS d USING (order_pk)
+        GROUP BY ALL ORDER BY customer_id
+        """,  # noqa: S608 - a schema name and constants
+        # An order more than a day from a UTC month's bounds is in that month in every time
+        # zone (offsets are within 14 hours): such orders are counted here per month; the
+        # others are read one by one and placed in the retailer's month (``NEAR_MONTH_EDGE``).
+        f"""
+        CREATE TABLE {s}.customer_months AS
+        SELECT CAST(date_trunc('month', o.ordered_at) AS TIMESTAMP) AS month, o.channel,
+               o.store_id, o.currency, o.customer_id,
+               count(*) FILTER (WHERE NOT {NEAR_MONTH_EDGE.format(column="o.ordered_at")})
+                   AS inner_orders,
+               CAST(coalesce(sum(o.total_minor) FILTER (
+                   WHERE NOT {NEAR_MONTH_EDGE.format(column="o.ordered_at")}), 0) AS BIGINT)
+                   AS inner_revenue,
+               bit_or(d.departments) AS departments
+        FROM {s}.orders_v AS o LEFT JOIN rollup_order_departments AS d USING (order_pk)
+        GROUP BY ALL ORDER BY month
+        """,  # noqa: S608 - a schema name and constants
+        f"""
+        CREATE TABLE {s}.month_edge_orders AS
+        SELECT o.order_pk, o.ordered_at, o.channel, o.store_id, o.currency, o.total_minor,
+               o.customer_id
+        FROM {s}.orders_v AS o WHERE {NEAR_MONTH_EDGE.format(column="o.ordered_at")}
+        ORDER BY o.ordered_at
+        """,  # noqa: S608 - a schema name and constants
+        f"""
+        CREATE TABLE {s}.basket_orders AS
+        SELECT CAST(date_trunc('month', o.ordered_at) AS TIMESTAMP) AS month, o.channel,
+               o.store_id, count(*) AS orders
+        FROM {s}.orders_v AS o
+        WHERE o.order_pk IN (SELECT order_pk FROM rollup_order_departments)
+        GROUP BY ALL ORDER BY month
+        """,  # noqa: S608 - a schema name and constants
+        "DROP TABLE rollup_order_departments",
+        f"""
+        CREATE TABLE {s}.basket_items (
+            month TIMESTAMP, channel VARCHAR, store_id VARCHAR, kind VARCHAR, item VARCHAR,
+            orders BIGINT)
+        """,
+        f"""
+        CREATE TABLE {s}.basket_pairs (
+            month TIMESTAMP, channel VARCHAR, store_id VARCHAR, kind VARCHAR, a VARCHAR,
+            b VARCHAR, orders BIGINT)
+        """,
+    ]
+    for kind, item in BASKET_KINDS.items():
+        statements += [
+            f"""
+            CREATE TEMP TABLE rollup_items AS
+            SELECT DISTINCT CAST(date_trunc('month', o.ordered_at) AS TIMESTAMP) AS month,
+                   o.channel, o.store_id, l.order_pk, {item} AS item
+            FROM {s}.order_lines_v AS l JOIN {s}.orders_v AS o USING (order_pk)
+            """,  # noqa: S608 - a schema name and constants
+            f"""
+            INSERT INTO {s}.basket_items
+            SELECT month, channel, store_id, {sql_literal(kind)}, item, count(*)
+            FROM rollup_items GROUP BY ALL ORDER BY month
+            """,  # noqa: S608 - a schema name and constants
+            f"""
+            INSERT INTO {s}.basket_pairs
+            SELECT a.month, a.channel, a.store_id, {sql_literal(kind)}, a.item, b.item, count(*)
+            FROM rollup_items AS a
+            JOIN rollup_items AS b ON b.order_pk = a.order_pk AND a.item < b.item
+            GROUP BY ALL ORDER BY 1
+            """,  # noqa: S608 - a schema name and constants
+            "DROP TABLE rollup_items",
+        ]
+    for statement in statements:
+        connection.execute(statement)
+    counts = {}
+    for name in ROLLUP_NAMES:
+        found = connection.execute(f"SELECT count(*) FROM {s}.{name}").fetchone()  # noqa: S608 - constant names
+        counts[name] = int(found[0]) if found else 0
+    return counts
+
+
+@dataclass(frozen=True)
+class MonthSplit:
+    """A window cut into whole UTC months ``[first, last)`` (read from the rollups; none when
+    ``first`` is None) and the partial edges (read from the orders); all the data is every
+    month and no edge."""
+
+    first: datetime | None
+    last: datetime | None
+    edges: tuple[Window, ...]
+    every_month: bool = False
+
+    @property
+    def has_months(self) -> bool:
+        return self.every_month or self.first is not None
+
+    def months_condition(self, column: str) -> str:
+        """SQL: ``column`` (a time) is in the whole months."""
+        if self.every_month:
+            return "true"
+        if self.first is None or self.last is None:
+            return "false"
+        return Window(self.first, self.last).condition(column)
+
+
+def _next_month_start(at: datetime) -> datetime:
+    start = at.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+    if start == at:
+        return start
+    return (
+        start.replace(year=start.year + 1, month=1)
+        if start.month == 12
+        else start.replace(month=start.month + 1)
+    )
+
+
+def month_split(span: Window | None) -> MonthSplit:
+    """Whole UTC months of ``span`` and its edges; all the data (None) is every month."""
+    if span is None:
+        return MonthSplit(None, None, (), every_month=True)
+    first = _next_month_start(span.start)
+    last = span.end.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+    if first >= last:
+        return MonthSplit(None, None, (span,))
+    edges = tuple(
+        edge
+        for edge in (Window(span.start, first), Window(last, span.end))
+        if edge.start < edge.end
+    )
+    return MonthSplit(first, last, edges)
+
+
+def scope_conditions(filters: Filters, alias: str) -> list[str]:
+    """The filters on channel and store, on a rollup's rows."""
+    return order_conditions(filters, alias)
+
+
+def scopes_sql(filters: Filters, extra: list[str] | None = None) -> str:
+    """The ``customer_scopes`` rows in the filters' scope."""
+    conditions = [*scope_conditions(filters, "s"), *(extra or [])]
+    return f"SELECT s.* FROM customer_scopes AS s {where(conditions)}"  # noqa: S608 - values quoted by sql_literal
+
+
+def firsts_sql(filters: Filters, end: datetime | None) -> str:
+    """Each identified customer's first order in the filters' scope (time, channel), among
+    customers whose first order is before ``end`` (every customer when None)."""
+    having = f"HAVING min(first_at) < {sql_literal(end)}" if end is not None else ""
+    return f"""
+        SELECT customer_id, min(first_at) AS first_at,
+               arg_min(channel, (first_at, first_pk)) AS first_channel
+        FROM ({scopes_sql(filters, ["s.customer_id IS NOT NULL"])})
+        GROUP BY customer_id {having}
+    """  # noqa: S608 - values quoted by sql_literal
+
+
+def local_month_rows(
+    filters: Filters, timezone: str, span: Window | None, currency: str | None
+) -> str:
+    """SQL of rows ``(month, customer_id, orders, revenue)`` whose sums per local month
+    (in ``timezone``) and customer are those of the orders in ``span`` and the filters'
+    scope; ``revenue`` counts orders in ``currency`` only.
+
+    The rollup's orders away from a UTC month's edges are in that month in any zone; the
+    orders near an edge, and those in the span's partial months, are read one by one.
+    """
+    split = month_split(span)
+    money = f"currency = {sql_literal(currency or '')}"
+    local = local_time("o.ordered_at", timezone)
+
+    def one_by_one(table: str, condition: str) -> str:
+        conditions = [*order_conditions(filters), condition]
+        return f"""
+            SELECT CAST(date_trunc('month', {local}) AS DATE) AS month, o.customer_id,
+                   1 AS orders, CASE WHEN o.{money} THEN o.total_minor ELSE 0 END AS revenue
+            FROM {table} AS o {where(conditions)}
+        """  # noqa: S608 - values quoted by sql_literal
+
+    parts = [one_by_one("orders_v", edge.condition("o.ordered_at")) for edge in split.edges]
+    if split.has_months:
+        rollup = [
+            *scope_conditions(filters, "s"),
+            split.months_condition("s.month"),
+            "s.inner_orders > 0",
+        ]
+        parts.append(
+            f"""
+            SELECT CAST(s.month AS DATE) AS month, s.customer_id, s.inner_orders AS orders,
+                   CASE WHEN s.{money} THEN s.inner_revenue ELSE 0 END AS revenue
+            FROM customer_months AS s {where(rollup)}
+            """  # noqa: S608 - values quoted by sql_literal
+        )
+        parts.append(one_by_one("month_edge_orders", split.months_condition("o.ordered_at")))
+    return " UNION ALL ".join(parts)

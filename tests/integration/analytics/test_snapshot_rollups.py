@@ -1,0 +1,89 @@
+"""The snapshot's rollups give every report the same answers as the live store, on a store
+filled from a synthetic world (hundreds of customers over two and a half years), on both
+engines: all the data, periods aligned and not aligned to months, filters, comparisons and
+time zones far from UTC."""
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from tests.integration.predict.world_store import build_world_store
+
+from patron import analytics
+
+PEOPLE = 300
+
+REQUESTS: list[tuple[str, dict[str, Any]]] = [
+    ("all data", {}),
+    ("a quarter against the one before", {"date_from": "2026-01-01", "date_to": "2026-03-31"}),
+    (
+        "a year against the year before, New York",
+        {
+            "date_from": "2025-01-01",
+            "date_to": "2025-12-31",
+            "compare": "previous-year",
+            "timezone": "America/New_York",
+        },
+    ),
+    (
+        "days not aligned to months, two channels, Kolkata",
+        {
+            "date_from": "2025-02-10",
+            "date_to": "2025-09-17",
+            "channels": ["pos", "app"],
+            "timezone": "Asia/Kolkata",
+        },
+    ),
+    ("one channel, all data", {"channels": ["eshop"]}),
+    ("within one month", {"date_from": "2025-05-03", "date_to": "2025-05-20"}),
+]
+
+
+@pytest.fixture
+def world_url(database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    # A PostgreSQL store's snapshot goes under var/ of the working directory.
+    monkeypatch.chdir(tmp_path)
+    build_world_store(database_url, tmp_path, customers=PEOPLE, seed=11)
+    return database_url
+
+
+def with_a_store_of_the_busiest(url: str, parameters: dict[str, Any]) -> dict[str, Any]:
+    """The request with a store filter on the store that sold most (a real id of the world)."""
+    with analytics.open_store(url, snapshot=False) as store:
+        found = store.connection.execute(
+            "SELECT store_id FROM orders_v WHERE store_id IS NOT NULL "
+            "GROUP BY 1 ORDER BY count(*) DESC, 1 LIMIT 1"
+        ).fetchone()
+    assert found is not None
+    return {**parameters, "stores": [str(found[0])]}
+
+
+def test_every_report_from_the_rollups_answers_as_the_live_store(world_url: str) -> None:
+    # given a store and its snapshot
+    taken = analytics.refresh_snapshot(world_url)
+    requests = [
+        *REQUESTS,
+        ("the busiest store, a quarter", with_a_store_of_the_busiest(world_url, REQUESTS[1][1])),
+    ]
+    differing = []
+    answered: set[str] = set()
+    for label, parameters in requests:
+        request = analytics.parse_request(**parameters)
+        for definition in analytics.builtin_reports():
+            # when the report is run on the live store and on the snapshot
+            with analytics.open_store(world_url, snapshot=False) as store:
+                live = definition.run(store, request)
+            with analytics.open_store(world_url, snapshot=True) as store:
+                assert store.rollups
+                from_snapshot = definition.run(store, request)
+            # then the tables are the same, and the snapshot says when it was taken
+            assert from_snapshot.data_as_of == taken.taken_at
+            if from_snapshot.tables != live.tables:
+                differing.append(f"{definition.name}, {label}")
+            if any(table.rows for table in live.tables):
+                answered.add(definition.name)
+    assert differing == []
+    # every report had something to say for some request (not only empty tables)
+    assert answered == {definition.name for definition in analytics.builtin_reports()}
+    assert taken.rows["customer_scopes"] > 0
+    assert taken.rows["basket_pairs"] > 0
