@@ -16,13 +16,15 @@ from datetime import UTC, datetime, time
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
+import numpy as np
+import pandas as pd
+
 from patron import ingest
 
 if TYPE_CHECKING:
     from datetime import date
 
     import duckdb
-    import pandas as pd
 
 # Events that show when a customer pays attention: app opens, and opens and clicks of
 # messages (named as Segment's specs name them). Purchases count too (read from orders).
@@ -38,6 +40,51 @@ ATTENTION_EVENTS = (
 
 class PredictionDataError(ValueError):
     """The store holds no data the models can use for the requested window."""
+
+
+@dataclass(frozen=True)
+class Purchases:
+    """What customers bought: one entry per customer and product, ordered by customer and
+    product, with the catalogue of the products bought (once per product).
+
+    ``skus`` (sorted), ``names`` and ``categories`` (None where unknown) are indexed by a
+    product's code; ``customer_ids``, ``products`` (codes), ``days`` (distinct local days the
+    customer bought the product) and ``last_days`` (the last of them) by entry.
+    """
+
+    skus: np.ndarray
+    names: np.ndarray
+    categories: np.ndarray
+    customer_ids: np.ndarray
+    products: np.ndarray
+    days: np.ndarray
+    last_days: np.ndarray
+
+    @property
+    def empty(self) -> bool:
+        return len(self.customer_ids) == 0
+
+    @classmethod
+    def from_frame(cls, frame: pd.DataFrame) -> Purchases:
+        """From one row per customer and SKU: ``customer_id, sku, product_name, category,
+        days, last_day`` (a product's name and category are taken from its first row)."""
+        skus, first, codes = np.unique(
+            frame["sku"].to_numpy(dtype=object), return_index=True, return_inverse=True
+        )
+        customer_ids = frame["customer_id"].to_numpy(np.int64)
+        order = np.lexsort((codes, customer_ids))
+        categories = frame["category"].to_numpy(dtype=object)[first]
+        return cls(
+            skus=skus,
+            names=frame["product_name"].to_numpy(dtype=object)[first],
+            categories=np.array(
+                [None if pd.isna(category) else category for category in categories], dtype=object
+            ),
+            customer_ids=customer_ids[order],
+            products=codes[order].astype(np.int32),
+            days=frame["days"].to_numpy(np.int32)[order],
+            last_days=frame["last_day"].to_numpy(dtype="datetime64[D]")[order],
+        )
 
 
 @dataclass(frozen=True)
@@ -195,15 +242,52 @@ def attention_times(connection: duckdb.DuckDBPyConnection, window: Window) -> pd
     ).df()
 
 
-def bought_products(connection: duckdb.DuckDBPyConnection, window: Window) -> pd.DataFrame:
-    """What each customer bought: ``customer_id, sku, product_name, category, days,
-    last_day`` (days = distinct local days the SKU was bought)."""
-    return connection.sql(
-        f"""SELECT o.customer_id, l.sku, any_value(l.product_name) AS product_name,
+def bought_products(connection: duckdb.DuckDBPyConnection, window: Window) -> Purchases:
+    """What each customer bought in the window (see ``Purchases``).
+
+    Product names and categories are read once per SKU; the pairs reach numpy as integer
+    codes, so a million customers' purchases are arrays, not millions of Python strings.
+    """
+    number = next(_tables)
+    pairs = f"predict_bought_{number}"
+    catalogue = f"predict_catalogue_{number}"
+    connection.execute(
+        f"""CREATE TEMP TABLE {pairs} AS
+            SELECT o.customer_id, l.sku, any_value(l.product_name) AS product_name,
                    any_value(l.category) AS category,
                    count(DISTINCT CAST(o.local_at AS DATE)) AS days,
                    CAST(max(o.local_at) AS DATE) AS last_day
             FROM order_lines_v AS l JOIN {window.orders} AS o ON o.order_pk = l.order_pk
             WHERE l.quantity > 0
             GROUP BY o.customer_id, l.sku"""  # noqa: S608
-    ).df()
+    )
+    try:
+        connection.execute(
+            f"""CREATE TEMP TABLE {catalogue} AS
+                SELECT sku, CAST(row_number() OVER (ORDER BY sku) - 1 AS INTEGER) AS code,
+                       product_name, category
+                FROM (SELECT sku, any_value(product_name) AS product_name,
+                             any_value(category) AS category
+                      FROM {pairs} GROUP BY sku)"""  # noqa: S608
+        )
+        products = connection.execute(
+            f"SELECT sku, product_name, category FROM {catalogue} ORDER BY code"  # noqa: S608
+        ).fetchall()
+        arrays = connection.execute(
+            f"""SELECT p.customer_id, c.code AS product, CAST(p.days AS INTEGER) AS days,
+                       CAST(p.last_day - DATE '1970-01-01' AS INTEGER) AS last_day
+                FROM {pairs} AS p JOIN {catalogue} AS c USING (sku)
+                ORDER BY p.customer_id, c.code"""  # noqa: S608
+        ).fetchnumpy()
+    finally:
+        connection.execute(f"DROP TABLE IF EXISTS {pairs}")
+        connection.execute(f"DROP TABLE IF EXISTS {catalogue}")
+    return Purchases(
+        skus=np.array([row[0] for row in products], dtype=object),
+        names=np.array([row[1] for row in products], dtype=object),
+        categories=np.array([row[2] for row in products], dtype=object),
+        customer_ids=np.asarray(arrays["customer_id"], dtype=np.int64),
+        products=np.asarray(arrays["product"], dtype=np.int32),
+        days=np.asarray(arrays["days"], dtype=np.int32),
+        last_days=np.asarray(arrays["last_day"], dtype=np.int64).astype("datetime64[D]"),
+    )

@@ -21,11 +21,12 @@ from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 from scipy import sparse
 
 if TYPE_CHECKING:
     from datetime import date
+
+    from patron.predict.inputs import Purchases
 
 RECENT_DAYS = 180
 POPULAR_DAYS = 90
@@ -43,9 +44,9 @@ NEIGHBOURS = 50
 class ProductModel:
     """Co-occurrence counts between products and what is popular, as of one date."""
 
-    skus: np.ndarray  # product index -> SKU
+    skus: np.ndarray  # product index -> SKU (sorted)
     names: np.ndarray
-    categories: np.ndarray
+    categories: np.ndarray  # None where unknown
     buyers: np.ndarray  # distinct customers per product
     cooccurrence: sparse.csr_matrix  # customers who bought both (diagonal zero)
     recent_buyers: np.ndarray  # distinct customers per product in the last POPULAR_DAYS
@@ -68,76 +69,107 @@ class History:
     excluded: sparse.csr_matrix  # 1 where not to be recommended (bought recently)
 
 
-def _categories_bought_again(bought: pd.DataFrame) -> frozenset[str]:
-    per_category = bought.groupby("category", dropna=True)["days"].agg(
-        again=lambda days: float((days > 1).mean())
+def _categories_bought_again(purchases: Purchases) -> frozenset[str]:
+    # Per category, the share of (customer, product) entries bought on more than one day.
+    known = np.array([category is not None for category in purchases.categories], dtype=bool)
+    names, product_category = np.unique(
+        purchases.categories[known].astype(str), return_inverse=True
     )
-    return frozenset(
-        str(name) for name in per_category.index[per_category["again"] >= REPEAT_SHARE]
+    category_of = np.full(len(purchases.skus), -1, dtype=np.int64)
+    category_of[known] = product_category
+    entry_category = category_of[purchases.products]
+    counted = entry_category >= 0
+    entries = np.bincount(entry_category[counted], minlength=len(names))
+    again = np.bincount(
+        entry_category[counted], weights=purchases.days[counted] > 1, minlength=len(names)
     )
+    share = again / np.maximum(entries, 1)
+    return frozenset(str(name) for name in names[(entries > 0) & (share >= REPEAT_SHARE)])
 
 
-def fit_next_products(bought: pd.DataFrame, as_of: date) -> ProductModel:
-    """Fit co-occurrence on ``bought`` (``inputs.bought_products``: one row per customer and
-    SKU with ``days`` and ``last_day``), all before ``as_of``."""
-    catalogue = (
-        bought.groupby("sku", sort=True)
-        .agg(product_name=("product_name", "first"), category=("category", "first"))
-        .reset_index()
-    )
-    skus = catalogue["sku"].to_numpy()
-    matrix = _matrix(bought, skus)[1]
-    binary = matrix.copy()
-    binary.data[:] = 1.0
+def _day(day: date) -> np.datetime64:
+    return np.datetime64(day.isoformat(), "D")
+
+
+def fit_next_products(purchases: Purchases, as_of: date) -> ProductModel:
+    """Fit co-occurrence on ``purchases`` (``inputs.bought_products``), all before ``as_of``."""
+    products = len(purchases.skus)
+    binary = _matrix(purchases, _rows(purchases.customer_ids), np.arange(products), products)
+    # Counts are exact in float64; the product sums each customer's pairs of products.
     cooccurrence = (binary.T @ binary).tocsr()
     cooccurrence.setdiag(0)
     cooccurrence.eliminate_zeros()
-    buyers = np.asarray(binary.sum(axis=0)).ravel()
-    since = as_of - timedelta(days=POPULAR_DAYS)
-    recent = bought[pd.to_datetime(bought["last_day"]) >= pd.Timestamp(since)]
-    recent_counts = recent.groupby("sku").size().reindex(skus, fill_value=0).to_numpy()
+    buyers = np.bincount(purchases.products, minlength=products).astype(np.float64)
+    recent = purchases.last_days >= _day(as_of - timedelta(days=POPULAR_DAYS))
+    recent_buyers = np.bincount(purchases.products[recent], minlength=products)
     return ProductModel(
-        skus=skus,
-        names=catalogue["product_name"].fillna("").to_numpy(),
-        categories=catalogue["category"].fillna("").to_numpy(),
+        skus=purchases.skus,
+        names=np.array(["" if name is None else name for name in purchases.names], dtype=object),
+        categories=purchases.categories,
         buyers=buyers,
         cooccurrence=cooccurrence.astype(np.float64),
-        recent_buyers=recent_counts.astype(np.float64),
-        repeat_categories=_categories_bought_again(bought),
+        recent_buyers=recent_buyers.astype(np.float64),
+        repeat_categories=_categories_bought_again(purchases),
     )
+
+
+def _rows(customer_ids: np.ndarray) -> np.ndarray:
+    """Row of each entry when every customer of (sorted) ``customer_ids`` gets a row."""
+    starts = np.ones(len(customer_ids), dtype=bool)
+    starts[1:] = customer_ids[1:] != customer_ids[:-1]
+    return np.cumsum(starts) - 1
 
 
 def _matrix(
-    bought: pd.DataFrame, skus: np.ndarray, customer_ids: np.ndarray | None = None
-) -> tuple[np.ndarray, sparse.csr_matrix]:
-    if customer_ids is None:
-        customer_ids = np.unique(bought["customer_id"].to_numpy())
-    rows = np.searchsorted(customer_ids, bought["customer_id"].to_numpy())
-    cols = np.searchsorted(skus, bought["sku"].to_numpy())
-    known = (cols < len(skus)) & (skus[np.minimum(cols, len(skus) - 1)] == bought["sku"].to_numpy())
-    known &= (rows < len(customer_ids)) & (
-        customer_ids[np.minimum(rows, len(customer_ids) - 1)] == bought["customer_id"].to_numpy()
+    purchases: Purchases,
+    rows: np.ndarray,
+    columns: np.ndarray,
+    products: int,
+    *,
+    customers: int | None = None,
+    keep: np.ndarray | None = None,
+) -> sparse.csr_matrix:
+    """1 where an entry of ``purchases`` is: its row in ``rows`` (-1: none), its product's
+    column in ``columns`` (by code; -1: none), entries also in ``keep`` when given."""
+    column = columns[purchases.products]
+    taken = (rows >= 0) & (column >= 0)
+    if keep is not None:
+        taken &= keep
+    if customers is None:
+        customers = int(rows.max(initial=-1)) + 1
+    # Entries come ordered by customer and product code, and codes map to columns in order:
+    # the arrays are already in CSR order, one entry per cell.
+    indptr = np.zeros(customers + 1, dtype=np.int64)
+    np.cumsum(np.bincount(rows[taken], minlength=customers), out=indptr[1:])
+    return sparse.csr_matrix(
+        (np.ones(int(taken.sum())), column[taken].astype(np.int32), indptr),
+        shape=(customers, products),
     )
-    values = np.ones(int(known.sum()))
-    matrix = sparse.csr_matrix(
-        (values, (rows[known], cols[known])), shape=(len(customer_ids), len(skus))
-    )
-    matrix.sum_duplicates()
-    return customer_ids, matrix
 
 
 def purchase_history(
-    model: ProductModel, bought: pd.DataFrame, customer_ids: np.ndarray, as_of: date
+    model: ProductModel, purchases: Purchases, customer_ids: np.ndarray, as_of: date
 ) -> History:
-    """The customers' purchases (``customer_ids`` sorted) over the model's products."""
-    _, matrix = _matrix(bought, model.skus, customer_ids)
-    matrix.data[:] = 1.0
-    since = pd.Timestamp(as_of - timedelta(days=RECENT_DAYS))
-    repeatable = bought["category"].isin(model.repeat_categories).to_numpy()
-    recent = bought[(pd.to_datetime(bought["last_day"]) >= since).to_numpy() & ~repeatable]
-    _, excluded = _matrix(recent, model.skus, customer_ids)
-    excluded.data[:] = 1.0
-    return History(customer_ids, matrix, excluded)
+    """The purchases of ``customer_ids`` (sorted) over the model's products.
+
+    ``purchases`` may have been read for another window than the model's (a back-test's
+    holdout): products are matched by SKU, and those the model does not know are left out.
+    """
+    position = np.minimum(np.searchsorted(model.skus, purchases.skus), len(model.skus) - 1)
+    columns = np.where(model.skus[position] == purchases.skus, position, -1)
+    row = np.minimum(np.searchsorted(customer_ids, purchases.customer_ids), len(customer_ids) - 1)
+    rows = np.where(customer_ids[row] == purchases.customer_ids, row, -1)
+    products, customers = len(model.skus), len(customer_ids)
+    bought = _matrix(purchases, rows, columns, products, customers=customers)
+    repeatable = np.array(
+        [category in model.repeat_categories for category in model.categories], dtype=bool
+    )
+    product_column = columns[purchases.products]
+    recent = (purchases.last_days >= _day(as_of - timedelta(days=RECENT_DAYS))) & ~repeatable[
+        np.maximum(product_column, 0)
+    ]
+    excluded = _matrix(purchases, rows, columns, products, customers=customers, keep=recent)
+    return History(customer_ids, bought, excluded)
 
 
 @dataclass(frozen=True)
@@ -150,19 +182,21 @@ class Recommendations:
     together: np.ndarray  # (customers, k) customers who bought both
 
 
-def _row_ranks(rows: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Entries ordered by row, then by value (highest first), and each one's rank in its row."""
-    order = np.lexsort((-values, rows))
-    sorted_rows = rows[order]
-    starts = np.searchsorted(sorted_rows, sorted_rows, side="left")
-    return order, np.arange(len(order)) - starts
-
-
 def _keep_top_per_row(matrix: sparse.csr_matrix, n: int) -> sparse.csr_matrix:
-    coo = matrix.tocoo()
-    order, rank = _row_ranks(coo.row, coo.data)
-    keep = order[rank < n]
-    return sparse.csr_matrix((coo.data[keep], (coo.row[keep], coo.col[keep])), shape=matrix.shape)
+    """Each row's ``n`` highest entries (ties: the lowest columns)."""
+    matrix = matrix.tocsr()
+    matrix.sort_indices()
+    keep = np.zeros(matrix.nnz, dtype=bool)
+    for row in range(matrix.shape[0]):
+        start, stop = matrix.indptr[row], matrix.indptr[row + 1]
+        if stop - start <= n:
+            keep[start:stop] = True
+        else:
+            keep[start + np.argsort(-matrix.data[start:stop], kind="stable")[:n]] = True
+    rows = np.repeat(np.arange(matrix.shape[0]), np.diff(matrix.indptr))
+    return sparse.csr_matrix(
+        (matrix.data[keep], (rows[keep], matrix.indices[keep])), shape=matrix.shape
+    )
 
 
 def similarity_graph(model: ProductModel) -> sparse.csr_matrix:
@@ -195,14 +229,18 @@ def recommend(model: ProductModel, history: History, k: int = DEFAULT_K) -> Reco
     block = max(1, min(BLOCK, BLOCK_CELLS // max(products, 1)))
     for start in range(0, customers, block):
         stop = min(start + block, customers)
-        scores = (history.bought[start:stop] @ graph).toarray()
+        # Negated scores, worked on in place (a block is the largest array of the run):
+        # the best candidates are the lowest, the products that are no candidate infinite.
+        negated = (history.bought[start:stop] @ graph).toarray()
         excluded = history.excluded[start:stop].tocoo()
-        scores[excluded.row, excluded.col] = 0
-        candidate = scores > 0
-        scores = np.where(candidate, scores + tie_break, -np.inf)
-        best = np.argpartition(-scores, k_eff - 1, axis=1)[:, :k_eff]
-        best_scores = np.take_along_axis(scores, best, axis=1)
-        order = np.argsort(-best_scores, axis=1, kind="stable")
+        negated[excluded.row, excluded.col] = 0
+        no_candidate = negated <= 0
+        negated += tie_break
+        np.negative(negated, out=negated)
+        negated[no_candidate] = np.inf
+        best = np.argpartition(negated, k_eff - 1, axis=1)[:, :k_eff]
+        best_scores = np.take_along_axis(negated, best, axis=1)
+        order = np.argsort(best_scores, axis=1, kind="stable")
         best = np.take_along_axis(best, order, axis=1)
         best_scores = np.take_along_axis(best_scores, order, axis=1)
         top[start:stop, :k_eff] = np.where(np.isfinite(best_scores), best, -1)

@@ -295,7 +295,7 @@ def _next_products(split: _Split, metrics: list[Metric], charts: list[Chart]) ->
         return
     model = products.fit_next_products(bought, split.start)
     # Customers who bought before and in the holdout: can the model name what they bought?
-    ids = np.intersect1d(bought["customer_id"].unique(), later["customer_id"].unique())
+    ids = np.intersect1d(bought.customer_ids, later.customer_ids)
     history = products.purchase_history(model, bought, ids, split.start)
     recommended = products.recommend(model, history, K).products
     baseline = products.popularity_baseline(model, history, K)

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import math
+import random
 from datetime import date
 
 import numpy as np
 import pandas as pd
+import pytest
 
+from patron.predict import products
+from patron.predict.inputs import Purchases
 from patron.predict.products import (
     fit_next_products,
     popularity_baseline,
@@ -20,10 +25,10 @@ OLD = date(2025, 1, 1)
 RECENT = date(2025, 12, 1)
 
 
-def bought(rows: list[tuple[int, str, str, int, date]]) -> pd.DataFrame:
+def bought(rows: list[tuple[int, str, str, int, date]]) -> Purchases:
     frame = pd.DataFrame(rows, columns=["customer_id", "sku", "category", "days", "last_day"])
     frame["product_name"] = "Product " + frame["sku"]
-    return frame
+    return Purchases.from_frame(frame)
 
 
 def test_a_customer_is_offered_what_buyers_of_their_products_bought_with_a_reason() -> None:
@@ -75,3 +80,51 @@ def test_a_customer_without_history_gets_the_most_popular_products() -> None:
     )
 
     assert [item["sku"] for item in lists[0]] == ["MUG", "POT"]
+
+
+def reference_similarity(
+    rows: list[tuple[int, str, str, int, date]], neighbours: int
+) -> dict[str, dict[str, float]]:
+    """Straight from the definition: cosine similarity of the products' buyer sets, each
+    product's ``neighbours`` most similar kept (ties: the lower SKU)."""
+    buyers: dict[str, set[int]] = {}
+    for who, sku, *_ in rows:
+        buyers.setdefault(sku, set()).add(who)
+    similar: dict[str, dict[str, float]] = {}
+    for sku, its in buyers.items():
+        others = {
+            other: len(its & theirs) / math.sqrt(len(its) * len(theirs))
+            for other, theirs in buyers.items()
+            if other != sku and its & theirs
+        }
+        best = sorted(others, key=lambda other: (-others[other], other))[:neighbours]
+        similar[sku] = {other: others[other] for other in best}
+    return similar
+
+
+def test_recommendations_are_the_best_candidates_of_the_plain_definition() -> None:
+    # given 300 customers buying from 80 products, long ago (nothing excluded)
+    generator = random.Random(11)  # noqa: S311 - test data, not secrets
+    rows = []
+    for customer in range(300):
+        liked = generator.sample(range(80), generator.randint(1, 12))
+        rows += [(customer, f"P{product:02d}", "Goods", 1, OLD) for product in liked]
+    frame = bought(rows)
+    model = fit_next_products(frame, AS_OF)
+    ids = np.arange(300)
+    history = purchase_history(model, frame, ids, AS_OF)
+
+    lists = recommendation_lists(model, recommend(model, history))
+
+    # then every list holds the customer's best candidates, best first: a candidate scores
+    # the sum of its similarities to what the customer bought
+    similar = reference_similarity(rows, products.NEIGHBOURS)
+    for customer in ids.tolist():
+        scores: dict[str, float] = {}
+        for sku in {sku for who, sku, *_ in rows if who == customer}:
+            for other, value in similar[sku].items():
+                scores[other] = scores.get(other, 0.0) + value
+        got = [scores[item["sku"]] for item in lists[customer]]
+        best = sorted(scores.values(), reverse=True)[: len(got)]
+        assert got == pytest.approx(best, rel=1e-9), customer
+        assert len(got) == min(5, len(scores)), customer
