@@ -221,10 +221,12 @@ def _fit_bgnbd(summary: pd.DataFrame, penalizer: float) -> tuple[BgNbdParameters
         raise ClvError(msg)
     # The classic check of fit: repeat purchases the model expects over each customer's
     # observed time, against those made.
-    expected = fitter.expected_number_of_purchases_up_to_time(summary["T"].to_numpy(float))
+    # observed time, against those made. Customers of the same age share the expectation.
+    ages, customers_of_age = np.unique(summary["T"].to_numpy(float), return_counts=True)
+    expected = fitter.expected_number_of_purchases_up_to_time(ages)
     diagnostics = {
         "repeat_purchases": int(summary["frequency"].sum()),
-        "expected_repeat_purchases": round(float(np.sum(expected)), 2),
+        "expected_repeat_purchases": round(float(np.sum(expected * customers_of_age)), 2),
         "distinct_histories": len(grouped),
         "penalizer": used,
         "failed_attempts": failures,
@@ -262,9 +264,18 @@ def _fit_gamma_gamma(
     # of pounds, and often stops there: fit on spend in units of the mean spend (v is a scale
     # parameter, so the other parameters do not change) and scale v back.
     unit = float(buyers["monetary_value"].mean())
+    # Customers with the same frequency and mean spend have the same likelihood: each pair
+    # is fitted once, weighted by how many customers share it.
+    grouped = (
+        buyers.assign(spend=buyers["monetary_value"] / unit)
+        .groupby(["frequency", "spend"], sort=False)
+        .size()
+        .reset_index(name="weight")
+    )
+    diagnostics["distinct_histories"] = len(grouped)
     try:
         with contextlib.redirect_stdout(io.StringIO()):
-            fitter.fit(buyers["frequency"], buyers["monetary_value"] / unit)
+            fitter.fit(grouped["frequency"], grouped["spend"], weights=grouped["weight"])
     except _fit_errors() as error:  # the optimiser's failure is a fallback, not a crash
         diagnostics["fallback_reason"] = f"the fit did not converge ({type(error).__name__})"
         return None, diagnostics
@@ -319,12 +330,7 @@ def score_clv(
     t_x = summary["recency"].to_numpy(dtype=float)
     age = summary["T"].to_numpy(dtype=float)
     fitter = model.bgnbd_fitter()
-
-    def expected(days: float) -> np.ndarray:
-        values = fitter.conditional_expected_number_of_purchases_up_to_time(
-            days / DAYS_PER_UNIT, x, t_x, age
-        )
-        return np.asarray(values, dtype=float)
+    expected = _ConditionalExpectation(model.bgnbd, x, t_x, age)
 
     expected_purchases = {days: expected(days) for days in HORIZONS_DAYS}
     p_alive = np.asarray(fitter.conditional_probability_alive(x, t_x, age), dtype=float)
@@ -346,6 +352,49 @@ def score_clv(
     wait_days = scale * (2 ** (1 / shape) - 1) * DAYS_PER_UNIT
     next_purchase = np.where(wait_days <= NEXT_PURCHASE_LIMIT_DAYS, wait_days, np.nan)
     return ClvScores(expected_purchases, p_alive, spend, clv, churn, next_purchase)
+
+
+class _ConditionalExpectation:
+    """Expected purchases in the next ``days`` of customers with histories (x, t_x, T):
+    equation 10 of Fader, Hardie & Lee (2005), as ``lifetimes`` computes it
+    (``BetaGeoFitter.conditional_expected_number_of_purchases_up_to_time``).
+
+    Its costly part, the Gaussian hypergeometric function, depends on x and T only, which
+    far fewer distinct pairs share than customers: it is evaluated once per pair.
+    """
+
+    def __init__(
+        self, bgnbd: BgNbdParameters, x: np.ndarray, t_x: np.ndarray, age: np.ndarray
+    ) -> None:
+        self.bgnbd = bgnbd
+        pairs, self.inverse = np.unique(np.column_stack([x, age]), axis=0, return_inverse=True)
+        self.inverse = self.inverse.ravel()
+        self.x, self.age = pairs[:, 0], pairs[:, 1]
+        r, alpha, a, b = bgnbd.r, bgnbd.alpha, bgnbd.a, bgnbd.b
+        with np.errstate(divide="ignore", invalid="ignore"):
+            # For x = 0 the term is multiplied by 0 (b + x - 1 may be 0 there), as in lifetimes.
+            self.denominator = 1 + (x > 0) * (a / (b + x - 1)) * (
+                (alpha + age) / (alpha + t_x)
+            ) ** (r + x)
+
+    def __call__(self, days: float) -> np.ndarray:
+        from scipy.special import hyp2f1  # noqa: PLC0415
+
+        t = days / DAYS_PER_UNIT
+        r, alpha, a, b = self.bgnbd.r, self.bgnbd.alpha, self.bgnbd.a, self.bgnbd.b
+        x, age = self.x, self.age
+        shape_a, shape_b, shape_c = r + x, b + x, a + b + x - 1
+        z = t / (alpha + age + t)
+        with np.errstate(divide="ignore"):
+            ln_hyp = np.log(hyp2f1(shape_a, shape_b, shape_c, z))
+            # Where the series overflows, an equivalent form (as lifetimes does).
+            ln_hyp_alt = np.log(hyp2f1(shape_c - shape_a, shape_c - shape_b, shape_c, z)) + (
+                shape_c - shape_a - shape_b
+            ) * np.log(1 - z)
+        ln_hyp = np.where(np.isinf(ln_hyp), ln_hyp_alt, ln_hyp)
+        first = (a + b + x - 1) / (a - 1)
+        second = 1 - np.exp(ln_hyp + (r + x) * np.log((alpha + age) / (alpha + t + age)))
+        return np.asarray((first * second)[self.inverse] / self.denominator, dtype=float)
 
 
 def _spend(model: ClvModel, summary: pd.DataFrame) -> np.ndarray:

@@ -13,8 +13,10 @@ from pathlib import Path
 
 import duckdb
 import lifetimes
+import numpy as np
 import pandas as pd
 import pytest
+from lifetimes import BetaGeoFitter, GammaGammaFitter
 
 from patron.predict import ClvError, fit_clv, rfm_summary, score_clv
 
@@ -107,3 +109,44 @@ def test_clv_is_purchases_times_spend_discounted_month_by_month(summary: pd.Data
     # a 1 % monthly rate takes between 1 % (first month) and 11.4 % (twelfth) off each month
     ratio = discounted.clv.sum() / undiscounted.clv.sum()
     assert 1 / 1.01**12 < ratio < 1 / 1.01
+
+
+def test_fits_weighted_by_shared_histories_equal_the_fits_on_every_customer(
+    summary: pd.DataFrame,
+) -> None:
+    # given lifetimes fitted on every customer, one row each (no weights)
+    bgnbd = BetaGeoFitter().fit(summary["frequency"], summary["recency"], summary["T"])
+    buyers = summary[summary["frequency"] > 0]
+    unit = buyers["monetary_value"].mean()
+    gamma_gamma = GammaGammaFitter().fit(buyers["frequency"], buyers["monetary_value"] / unit)
+
+    # when Patron fits each distinct history once with its count as weight
+    model = fit_clv(summary)
+
+    # then the parameters are the same, up to the optimiser's tolerance
+    assert model.diagnostics["bgnbd"]["distinct_histories"] < len(summary)
+    for name in ("r", "alpha", "a", "b"):
+        assert getattr(model.bgnbd, name) == pytest.approx(bgnbd.params_[name], rel=1e-4), name
+    assert model.gamma_gamma is not None
+    assert model.diagnostics["gamma_gamma"]["distinct_histories"] < len(buyers)
+    assert model.gamma_gamma.p == pytest.approx(gamma_gamma.params_["p"], rel=1e-4)
+    assert model.gamma_gamma.q == pytest.approx(gamma_gamma.params_["q"], rel=1e-4)
+    assert model.gamma_gamma.v == pytest.approx(gamma_gamma.params_["v"] * unit, rel=1e-4)
+
+
+def test_scores_equal_lifetimes_customer_by_customer(summary: pd.DataFrame) -> None:
+    # given a fitted model, when every customer is scored
+    model = fit_clv(summary)
+    scores = score_clv(model, summary)
+
+    # then the expected purchases and P(alive) are lifetimes' own, for every customer
+    fitter = model.bgnbd_fitter()
+    x, t_x, age = summary["frequency"], summary["recency"], summary["T"]
+    for days, expected in scores.expected_purchases.items():
+        reference = fitter.conditional_expected_number_of_purchases_up_to_time(
+            days / 7, x, t_x, age
+        )
+        assert expected == pytest.approx(np.asarray(reference), rel=1e-12), days
+    assert scores.p_alive == pytest.approx(
+        np.asarray(fitter.conditional_probability_alive(x, t_x, age)), rel=1e-12
+    )
