@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import itertools
 from dataclasses import dataclass
-from datetime import UTC, datetime, time
+from datetime import UTC, datetime, time, timedelta
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
@@ -131,48 +131,81 @@ def _local(column: str, timezone: str) -> str:
 
 
 def make_window(
-    connection: duckdb.DuckDBPyConnection, start: date | None, end: date, timezone: str
+    connection: duckdb.DuckDBPyConnection, start: date | None, end: date | None, timezone: str
 ) -> Window:
     """Read the window's orders and events from the store into temporary tables.
 
-    Raises ``PredictionDataError`` for a time zone DuckDB does not know.
+    ``end`` None: up to the day after the local date of the newest order in the store
+    (anonymous orders included), which the window's ``end`` then gives; the orders are then
+    read in the same pass as that date.
+
+    Raises ``PredictionDataError`` for a time zone DuckDB does not know, and for a store
+    without orders (after ``start``) when ``end`` is None.
     """
     _checked_timezone(connection, timezone)
     number = next(_tables)
+    orders = f"predict_orders_{number}"
+
+    def within(column: str, end: date | None) -> str:
+        conditions = ["TRUE"]
+        if end is not None:
+            conditions.append(f"{column} < {_utc_bound(end, timezone)}")
+        if start is not None:
+            conditions.append(f"{column} >= {_utc_bound(start, timezone)}")
+        return " AND ".join(conditions)
+
+    every_order = f"predict_every_order_{number}"
+    connection.execute(
+        f"""CREATE TEMP TABLE {every_order} AS
+            SELECT order_pk, customer_id, channel, currency, total_minor,
+                   {_local("ordered_at", timezone)} AS local_at
+            FROM orders_v WHERE {within("ordered_at", end)}"""  # noqa: S608
+    )
+    try:
+        if end is None:
+            row = connection.execute(
+                f"SELECT CAST(max(local_at) AS DATE) FROM {every_order}"  # noqa: S608
+            ).fetchone()
+            if not row or row[0] is None:
+                msg = "the store holds no orders: there is nothing to predict from"
+                raise PredictionDataError(msg)
+            end = row[0] + timedelta(days=1)
+        connection.execute(
+            f"""CREATE TEMP TABLE {orders} AS
+                SELECT * FROM {every_order} WHERE customer_id IS NOT NULL"""  # noqa: S608
+        )
+    finally:
+        connection.execute(f"DROP TABLE IF EXISTS {every_order}")
     window = Window(
         start,
         end,
         timezone,
-        orders=f"predict_orders_{number}",
+        orders=orders,
         first_events=f"predict_first_events_{number}",
         attention=f"predict_attention_{number}",
     )
-
-    def within(column: str) -> str:
-        condition = f"{column} < {_utc_bound(end, timezone)}"
-        if start is not None:
-            condition += f" AND {column} >= {_utc_bound(start, timezone)}"
-        return condition
-
+    # One pass over the events for both tables (each pass through the store's scanner costs
+    # about as much as the other).
+    events = f"predict_events_{number}"
     names = ", ".join(f"'{name}'" for name in ATTENTION_EVENTS)
     connection.execute(
-        f"""CREATE TEMP TABLE {window.orders} AS
-            SELECT order_pk, customer_id, channel, currency, total_minor,
-                   {_local("ordered_at", timezone)} AS local_at
-            FROM orders_v WHERE customer_id IS NOT NULL AND {within("ordered_at")}"""  # noqa: S608
+        f"""CREATE TEMP TABLE {events} AS
+            SELECT customer_id, timestamp, name IN ({names}) AS attention
+            FROM events_v WHERE customer_id IS NOT NULL AND {within("timestamp", end)}"""  # noqa: S608
     )
-    connection.execute(
-        f"""CREATE TEMP TABLE {window.first_events} AS
-            SELECT customer_id, {_local("min(timestamp)", timezone)} AS local_at
-            FROM events_v WHERE customer_id IS NOT NULL AND {within("timestamp")}
-            GROUP BY customer_id"""  # noqa: S608
-    )
-    connection.execute(
-        f"""CREATE TEMP TABLE {window.attention} AS
-            SELECT customer_id, {_local("timestamp", timezone)} AS local_at
-            FROM events_v
-            WHERE customer_id IS NOT NULL AND name IN ({names}) AND {within("timestamp")}"""  # noqa: S608
-    )
+    try:
+        connection.execute(
+            f"""CREATE TEMP TABLE {window.first_events} AS
+                SELECT customer_id, {_local("min(timestamp)", timezone)} AS local_at
+                FROM {events} GROUP BY customer_id"""  # noqa: S608
+        )
+        connection.execute(
+            f"""CREATE TEMP TABLE {window.attention} AS
+                SELECT customer_id, {_local("timestamp", timezone)} AS local_at
+                FROM {events} WHERE attention"""  # noqa: S608
+        )
+    finally:
+        connection.execute(f"DROP TABLE IF EXISTS {events}")
     return window
 
 

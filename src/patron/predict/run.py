@@ -109,8 +109,10 @@ def compute_predictions_on(
 ) -> PredictionRun:
     """``compute_predictions`` on an open analytics connection."""
     watch = _Stopwatch()
-    as_of = resolve_as_of(connection, options)
-    window = inputs.make_window(connection, None, as_of, options.timezone)
+    # Without an as-of date, the window ends the day after the newest order, found in the
+    # same pass that reads the orders.
+    window = inputs.make_window(connection, None, options.as_of, options.timezone)
+    as_of = window.end
     customers = inputs.customers_seen(connection, window)
     if customers.empty:
         msg = f"no customer has an order or an event before {as_of.isoformat()}"
