@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import itertools
 import json
+import math
 from pathlib import Path
 
 import pytest
@@ -23,7 +24,8 @@ from patron.identity import (
     resolve_records,
 )
 from patron.identity.matching.features import record_features
-from patron.identity.models import Merge, MergeBlock, RecordProfile
+from patron.identity.matching.versions import latest_model
+from patron.identity.models import MatchPair, Merge, MergeBlock, RecordProfile
 from patron.ingest import Channel, create_source, ensure_source, import_world
 from patron.ingest.models import Source, SourceRecord
 from patron.world import generate_world
@@ -120,6 +122,48 @@ def test_resolve_merges_sure_pairs_and_remembers_them(
     assert second.model_version == first.model_version
     assert second.merged == 0
     assert second.queued == 0
+
+
+def test_each_pair_explains_its_match_weight_field_by_field(
+    sessions: sessionmaker[Session], world: Path
+) -> None:
+    # given a world's customer records, resolved with a review band wide enough to keep pairs
+    import_customer_records(sessions, world)
+    with sessions() as session, session.begin():
+        summary = resolve_records(session, ResolveOptions(review_threshold=0.5))
+    assert summary.merged > 0
+    assert summary.queued > 0
+
+    with sessions() as session:
+        pairs = session.scalars(select(MatchPair)).all()
+        reasons = {merge.id: merge.reason for merge in session.scalars(select(Merge))}
+        model = latest_model(session)
+    assert model is not None
+    prior = model.model["probability_two_random_records_match"]
+
+    # then every pair lists each compared field with its level and its weight, the log2 of
+    # its Bayes factor, and the weights add up to the pair's match weight
+    assert len(pairs) == summary.merged + summary.queued
+    for pair in pairs:
+        assert pair.record_a_id < pair.record_b_id
+        assert set(pair.contributions) == {
+            "first_name", "last_name", "birth_date", "email", "phone", "loyalty_card", "address",
+        }  # fmt: skip
+        total = math.log2(prior / (1 - prior))
+        for field in pair.contributions.values():
+            assert isinstance(field["level"], str)
+            assert field["level"]
+            assert field["weight"] == round(math.log2(field["bayes_factor"]), 4)
+            total += field["weight"]
+        assert total == pytest.approx(pair.match_weight, abs=0.01)
+        # and a merged pair's merge gives the same reason
+        if pair.status == "merged":
+            reason = reasons[pair.merge_id]
+            assert reason["records"] == [pair.record_a_id, pair.record_b_id]
+            assert reason["probability"] == pair.probability
+            assert reason["contributions"] == pair.contributions
+    levels = {pair.contributions["email"]["level"] for pair in pairs}
+    assert "missing" in levels
 
 
 def test_review_queue_accept_and_reject(sessions: sessionmaker[Session], world: Path) -> None:
