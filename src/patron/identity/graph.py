@@ -17,7 +17,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any, Literal, cast
 
-from sqlalchemy import bindparam, case, insert, or_, select, update
+from sqlalchemy import BigInteger, any_, bindparam, case, insert, or_, select, update
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import aliased
 
 from patron.identity.models import Merge, MergeBlock, Profile, RecordProfile
@@ -26,8 +27,8 @@ from patron.storage import utcnow
 if TYPE_CHECKING:
     from collections.abc import Iterator, Sequence
 
-    from sqlalchemy import Connection, Table
-    from sqlalchemy.orm import Session
+    from sqlalchemy import ColumnElement, Connection, Select, Table
+    from sqlalchemy.orm import QueryableAttribute, Session
 
 
 class MergeMethod(StrEnum):
@@ -253,13 +254,49 @@ _BLOCKS_BY_ROOT = select(_node_a.c.canonical_id, _node_b.c.canonical_id).select_
 )
 
 
-# The blocks touching any of the given customers, as pairs of the customers' roots now.
-BLOCKS_OF_ROOTS = _BLOCKS_BY_ROOT.where(
-    or_(
-        _node_a.c.canonical_id.in_(bindparam("roots", expanding=True)),
-        _node_b.c.canonical_id.in_(bindparam("roots", expanding=True)),
+def among(
+    column: ColumnElement[int] | QueryableAttribute[int], name: str, *, postgres: bool
+) -> ColumnElement[bool]:
+    """``column`` is one of the ids bound as ``name`` (a list).
+
+    SQLite: ``IN (?, ?, ...)``. PostgreSQL: ``= ANY(:name)``, the list sent as one array: an
+    ``IN`` list of thousands is a new query text each time, which the driver parses and binds
+    value by value.
+    """
+    if postgres:
+        return column == any_(bindparam(name, type_=postgresql.ARRAY(BigInteger)))
+    return column.in_(bindparam(name, expanding=True))
+
+
+def id_chunks(ids: list[int], *, postgres: bool) -> Iterator[list[int]]:
+    """The ids in lists small enough for one statement (all at once on PostgreSQL)."""
+    size = max(len(ids), 1) if postgres else _BULK_ROWS
+    for start in range(0, len(ids), size):
+        yield ids[start : start + size]
+
+
+def _blocks_of_roots(postgres: bool) -> Select[int, int]:
+    return _BLOCKS_BY_ROOT.where(
+        or_(
+            among(_node_a.c.canonical_id, "roots", postgres=postgres),
+            among(_node_b.c.canonical_id, "roots", postgres=postgres),
+        )
     )
-)
+
+
+_BLOCKS_OF_ROOTS = {postgres: _blocks_of_roots(postgres) for postgres in (False, True)}
+
+
+def blocks_of_roots(connection: Connection, roots: list[int]) -> list[tuple[int, int]]:
+    """The blocks touching any of the given customers, as pairs of the customers' roots now
+    (a pair can name the same root twice, when a block's two nodes were joined since)."""
+    postgres = connection.dialect.name == "postgresql"
+    statement = _BLOCKS_OF_ROOTS[postgres]
+    return [
+        (a, b)
+        for chunk in id_chunks(roots, postgres=postgres)
+        for a, b in connection.execute(statement, {"roots": chunk})
+    ]
 
 
 def _chunks(values: list[Any]) -> Iterator[list[Any]]:
@@ -351,10 +388,7 @@ def merge_pairs(
     connection = session.connection()
     roots = _lock_roots_of_many(session, sorted({n for pair in pairs for n in (pair.a, pair.b)}))
     # Only blocks touching these customers can forbid one of these merges.
-    blocks: list[tuple[int, int]] = []
-    for chunk in _chunks(sorted(set(roots.values()))):
-        blocks.extend((a, b) for a, b in connection.execute(BLOCKS_OF_ROOTS, {"roots": chunk}))
-    customers = _Customers(blocks)
+    customers = _Customers(blocks_of_roots(connection, sorted(set(roots.values()))))
     outcomes: list[MergeOutcome] = []
     merged: list[tuple[int, int, int]] = []  # (position in outcomes, winner, loser)
     for pair in pairs:

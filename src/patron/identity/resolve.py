@@ -36,7 +36,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any, NamedTuple, cast
 
 from sqlalchemy import (
     bindparam,
@@ -56,10 +56,12 @@ from sqlalchemy.orm import aliased
 
 from patron import ingest
 from patron.identity.graph import (
-    BLOCKS_OF_ROOTS,
     MergeMethod,
     PairToMerge,
+    among,
+    blocks_of_roots,
     canonical_ids,
+    id_chunks,
     merge_pairs,
     new_profiles,
 )
@@ -168,8 +170,9 @@ class ResolutionStep:
         return self.events + self.records + self.orders + self.traits_scanned
 
 
-@dataclass(frozen=True, slots=True)
-class _Candidate:
+class _Candidate(NamedTuple):
+    """An identifier an item carries, and the source that sent it (a named tuple, for speed)."""
+
     key: IdentifierKey
     source_id: int
 
@@ -291,44 +294,41 @@ class _Batch:
     def _load_slots(self, roots: set[int]) -> None:
         for root in roots:
             self.slots[root] = Counter()
-        ordered = sorted(roots)
-        for start in range(0, len(ordered), _LOOKUP_CHUNK):
-            rows = self.session.execute(
-                select(Profile.canonical_id, Identifier.type, Identifier.scope, func.count())
-                .join(Identifier, Identifier.profile_id == Profile.id)
-                .where(Profile.canonical_id.in_(ordered[start : start + _LOOKUP_CHUNK]))
-                .group_by(Profile.canonical_id, Identifier.type, Identifier.scope)
-            ).all()
-            for root, kind, scope, count in rows:
+        postgres = self.session.get_bind().dialect.name == "postgresql"
+        query = (
+            select(Profile.canonical_id, Identifier.type, Identifier.scope, func.count())
+            .join(Identifier, Identifier.profile_id == Profile.id)
+            .where(among(Profile.canonical_id, "roots", postgres=postgres))
+            .group_by(Profile.canonical_id, Identifier.type, Identifier.scope)
+        )
+        for chunk in id_chunks(sorted(roots), postgres=postgres):
+            for root, kind, scope, count in self.session.execute(query, {"roots": chunk}):
                 self.slots[root][(kind, scope)] = count
 
     def _load_names(self, roots: set[int]) -> None:
         self.names_read |= roots
-        ordered = sorted(roots)
-        for start in range(0, len(ordered), _LOOKUP_CHUNK):
-            rows = self.session.execute(
-                select(Profile.canonical_id, SourceRecord.first_name)
-                .join(RecordProfile, RecordProfile.profile_id == Profile.id)
-                .join(SourceRecord, SourceRecord.id == RecordProfile.source_record_id)
-                .where(
-                    Profile.canonical_id.in_(ordered[start : start + _LOOKUP_CHUNK]),
-                    SourceRecord.first_name.is_not(None),
-                )
-                .distinct()
-            ).all()
-            for root, first_name in rows:
+        postgres = self.session.get_bind().dialect.name == "postgresql"
+        query = (
+            select(Profile.canonical_id, SourceRecord.first_name)
+            .join(RecordProfile, RecordProfile.profile_id == Profile.id)
+            .join(SourceRecord, SourceRecord.id == RecordProfile.source_record_id)
+            .where(
+                among(Profile.canonical_id, "roots", postgres=postgres),
+                SourceRecord.first_name.is_not(None),
+            )
+            .distinct()
+        )
+        for chunk in id_chunks(sorted(roots), postgres=postgres):
+            for root, first_name in self.session.execute(query, {"roots": chunk}):
                 cleaned = clean_first_name(first_name)
                 if cleaned is not None:
                     self.names.setdefault(self._find(root), set()).add(cleaned)
 
     def _load_blocks(self, roots: set[int]) -> None:
-        ordered = sorted(roots)
-        for start in range(0, len(ordered), _LOOKUP_CHUNK):
-            chunk = ordered[start : start + _LOOKUP_CHUNK]
-            for a, b in self.session.execute(BLOCKS_OF_ROOTS, {"roots": chunk}).all():
-                if a != b:
-                    self.blocked.setdefault(self._find(a), set()).add(b)
-                    self.blocked.setdefault(self._find(b), set()).add(a)
+        for a, b in blocks_of_roots(self.session.connection(), sorted(roots)):
+            if a != b:
+                self.blocked.setdefault(self._find(a), set()).add(b)
+                self.blocked.setdefault(self._find(b), set()).add(a)
 
     def _find(self, root: int) -> int:
         """The customer a root read in this batch belongs to now."""
