@@ -19,16 +19,19 @@ device id belongs to the first shopper seen with it, and each later shopper, arr
 Limits do not help when the two people have no such identifier of one source: a family email
 on a store record and an app account. The rules' shared-identifier guard does: when the only
 identifiers joining an item to a customer are shareable ones (emails) and the first names on
-both sides clearly disagree (``patron.identity.names``), the item does not join that customer.
+both sides clearly disagree (``patron.identity.names``), the item does not join that customer,
+and the two customers wait in the review queue for a person to decide (once per pair).
 
 Before any of this, the traits of identify calls fill in the source records their userIds
 designate (``fill_records_from_identify_calls``, ``patron.identity.traits``), so that a record
 has its name before an order's or an event's email is weighed against it.
 
-Every step reads in batches (one query for all identifiers of a batch) and holds the
-``identity`` cursor row locked for its whole transaction: one resolver at a time, so two workers
-never resolve the same customer at once and no update is lost; merges also lock the customers'
-roots (``merge_profiles``), against manual merges and unmerges made meanwhile.
+Every step reads in batches (one query for all identifiers of a batch, with their customers'
+identifier counts and blocks) and holds the ``identity`` cursor row locked for its whole
+transaction: one resolver at a time, so two workers never resolve the same customer at once and
+no update is lost. A batch decides its merges in memory and writes them together at its end
+(``merge_pairs``), which locks the customers' roots and reads them and their blocks again,
+against manual merges, unmerges and review decisions made meanwhile.
 """
 
 from __future__ import annotations
