@@ -31,7 +31,7 @@ from patron.analytics.request import (
     local_today,
     parse_request,
 )
-from patron.analytics.snapshot import SnapshotInfo, refresh_snapshot
+from patron.analytics.snapshot import SnapshotInfo, refresh_snapshot, refresh_stale_snapshot
 from patron.analytics.store import (
     SNAPSHOT_MAX_AGE,
     AnalyticsStore,
@@ -71,6 +71,7 @@ __all__ = [
     "open_store",
     "parse_request",
     "refresh_snapshot",
+    "refresh_stale_snapshot",
     "render_report",
     "run_report",
     "snapshot_path",

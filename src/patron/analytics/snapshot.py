@@ -11,21 +11,27 @@ atomically (written beside, then renamed), so a reader never sees half a snapsho
 
 from __future__ import annotations
 
+import fcntl
 import time
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
 import duckdb
+from sqlalchemy import text
+from sqlalchemy.exc import SQLAlchemyError
 
 from patron.analytics.rollups import write_rollups
 from patron.analytics.store import (
     SNAPSHOT_INFO,
+    SNAPSHOT_MAX_AGE,
     VIEW_NAMES,
     AnalyticsStoreError,
     open_store,
     snapshot_path,
+    snapshot_taken_at,
 )
+from patron.storage import make_engine
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -44,6 +50,50 @@ class SnapshotInfo:
     seconds: float
 
 
+# What changes when anything a report reads changes: rows added (ids), rows updated
+# (updated_at: carts, profiles on a merge), merges made or undone. Each is one indexed or
+# single-column read; the worker asks only when a snapshot is due for a refresh.
+_FINGERPRINT = """
+    SELECT (SELECT max(id) FROM sources), (SELECT max(id) FROM orders),
+           (SELECT max(updated_at) FROM orders), (SELECT max(id) FROM order_lines),
+           (SELECT count(*) FROM order_profiles), (SELECT max(id) FROM products),
+           (SELECT max(updated_at) FROM products), (SELECT max(id) FROM profiles),
+           (SELECT max(updated_at) FROM profiles), (SELECT max(id) FROM merges),
+           (SELECT max(undone_at) FROM merges), (SELECT max(id) FROM events),
+           (SELECT count(*) FROM event_profiles), (SELECT max(id) FROM carts),
+           (SELECT max(updated_at) FROM carts)
+"""
+
+
+def store_fingerprint(database_url: str) -> str:
+    """A text that changes whenever the data reports read changes in the store.
+
+    Raises ``AnalyticsStoreError`` when the store cannot be read.
+    """
+    engine = make_engine(database_url, pool_size=1)
+    try:
+        with engine.connect() as connection:
+            row = connection.execute(text(_FINGERPRINT)).one()
+    except SQLAlchemyError as error:
+        msg = f"cannot read the store to see whether it changed: {error}"
+        raise AnalyticsStoreError(msg) from error
+    finally:
+        engine.dispose()
+    return "|".join("" if value is None else str(value) for value in row)
+
+
+def snapshot_fingerprint(path: Path) -> str | None:
+    """The store's fingerprint when the snapshot at ``path`` was taken (None: unknown)."""
+    if not path.is_file():
+        return None
+    try:
+        with duckdb.connect(str(path), read_only=True) as connection:
+            row = connection.execute(f"SELECT fingerprint FROM {SNAPSHOT_INFO}").fetchone()  # noqa: S608 - a constant name
+    except duckdb.Error:
+        return None
+    return str(row[0]) if row and row[0] is not None else None
+
+
 def refresh_snapshot(database_url: str, *, threads: int | None = None) -> SnapshotInfo:
     """Write the analytics snapshot of the store at ``database_url`` (replacing any older one).
 
@@ -52,8 +102,10 @@ def refresh_snapshot(database_url: str, *, threads: int | None = None) -> Snapsh
     path = snapshot_path(database_url)
     partial = path.with_name(path.name + ".partial")
     started = time.perf_counter()
-    # Taken before reading: what is written while the copy runs may or may not be in it.
+    # Taken before reading: what is written while the copy runs may or may not be in it (and
+    # changes the fingerprint, so the next refresh that is due takes it).
     taken_at = datetime.now(UTC)
+    fingerprint = store_fingerprint(database_url)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         partial.unlink(missing_ok=True)
@@ -73,8 +125,9 @@ def refresh_snapshot(database_url: str, *, threads: int | None = None) -> Snapsh
                 rows[name] = int(counted[0]) if counted else 0
             rows |= write_rollups(connection, "fresh")
             connection.execute(
-                f"CREATE TABLE fresh.{SNAPSHOT_INFO} AS SELECT CAST(? AS TIMESTAMP) AS taken_at",
-                [taken_at.replace(tzinfo=None)],
+                f"CREATE TABLE fresh.{SNAPSHOT_INFO} AS "
+                "SELECT CAST(? AS TIMESTAMP) AS taken_at, CAST(? AS VARCHAR) AS fingerprint",
+                [taken_at.replace(tzinfo=None), fingerprint],
             )
             connection.execute("DETACH fresh")
         except duckdb.Error as error:
@@ -83,3 +136,38 @@ def refresh_snapshot(database_url: str, *, threads: int | None = None) -> Snapsh
             raise AnalyticsStoreError(msg) from error
     partial.replace(path)
     return SnapshotInfo(path, taken_at, rows, time.perf_counter() - started)
+
+
+def refresh_stale_snapshot(
+    database_url: str,
+    *,
+    refresh_after: timedelta = SNAPSHOT_MAX_AGE / 2,
+    threads: int | None = None,
+    now: datetime | None = None,
+) -> SnapshotInfo | None:
+    """Refresh the store's snapshot if there is one, it is older than ``refresh_after`` and
+    the store has changed since; returns the new snapshot, or None when nothing was due.
+
+    A store without a snapshot is left without one (reports read it live: it was never
+    asked for). The default refreshes at half the age after which reports stop reading a
+    snapshot, so that they keep reading one while the next is written. Two refreshers of
+    the same snapshot at once (two workers on one machine) are kept apart by a lock file:
+    the second returns None. Raises ``AnalyticsStoreError`` as ``refresh_snapshot`` does.
+    """
+    path = snapshot_path(database_url)
+    taken_at = snapshot_taken_at(path)
+    if taken_at is None or (now or datetime.now(UTC)) - taken_at <= refresh_after:
+        return None
+    if snapshot_fingerprint(path) == store_fingerprint(database_url):
+        return None
+    lock_path = path.with_name(path.name + ".lock")
+    try:
+        with lock_path.open("w") as lock:
+            try:
+                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                return None
+            return refresh_snapshot(database_url, threads=threads)
+    except OSError as error:
+        msg = f"cannot lock the analytics snapshot at {lock_path}: {error.strerror}"
+        raise AnalyticsStoreError(msg) from error

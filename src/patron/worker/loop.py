@@ -12,6 +12,7 @@ from sqlalchemy.exc import OperationalError
 
 from patron import identity, ingest, profiles
 from patron.storage import make_engine, make_session_factory, utcnow
+from patron.worker.snapshot import start_snapshot_keeper
 
 if TYPE_CHECKING:
     import threading
@@ -99,9 +100,15 @@ def drain(settings: Settings, *, settle: timedelta = ingest.CART_SETTLE_TIME) ->
 
 
 def run_worker(settings: Settings, stop: threading.Event) -> None:
-    """Run passes until ``stop`` is set; a database outage is waited out, not fatal."""
+    """Run passes until ``stop`` is set; a database outage is waited out, not fatal.
+
+    Beside the passes, a thread refreshes the analytics snapshot when it is due.
+    """
     engine = make_engine(settings.database_url, pool_size=2)
     sessions = make_session_factory(engine)
+    # A daemon thread: a refresh cut short by a stop leaves only a partial file, which
+    # the next refresh replaces.
+    start_snapshot_keeper(settings, stop)
     try:
         while not stop.is_set():
             try:

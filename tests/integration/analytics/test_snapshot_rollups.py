@@ -7,9 +7,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+from tests.integration.analytics.retail import build_store
 from tests.integration.predict.world_store import build_world_store
 
-from patron import analytics
+from patron import analytics, identity
+from patron.identity.models import OrderProfile, Profile
+from patron.ingest.models import Order
+from patron.settings import Settings
 
 PEOPLE = 300
 
@@ -87,3 +93,60 @@ def test_every_report_from_the_rollups_answers_as_the_live_store(world_url: str)
     assert answered == {definition.name for definition in analytics.builtin_reports()}
     assert taken.rows["customer_scopes"] > 0
     assert taken.rows["basket_pairs"] > 0
+
+
+@pytest.fixture
+def small_store_url(
+    sessions: sessionmaker[Session],
+    settings: Settings,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> str:
+    monkeypatch.chdir(tmp_path)
+    build_store(sessions, settings, tmp_path)
+    return settings.database_url
+
+
+def merge_bob_and_cat(sessions: sessionmaker[Session]) -> None:
+    with sessions() as session:
+        bob, cat = (
+            session.execute(
+                select(Profile.canonical_id)
+                .join(OrderProfile, OrderProfile.profile_id == Profile.id)
+                .join(Order, Order.id == OrderProfile.order_pk)
+                .where(Order.order_id == order_id)
+            ).scalar_one()
+            for order_id in ("r2", "e1")
+        )
+    with sessions() as session, session.begin():
+        identity.merge_profiles(
+            session, bob, cat, method=identity.MergeMethod.MANUAL, reason={"rule": "test"}
+        )
+
+
+def test_a_snapshot_is_refreshed_when_due_and_the_store_changed(
+    small_store_url: str, sessions: sessionmaker[Session]
+) -> None:
+    # no snapshot was ever taken: none is made
+    assert analytics.refresh_stale_snapshot(small_store_url) is None
+    taken = analytics.refresh_snapshot(small_store_url)
+    later = taken.taken_at + analytics.SNAPSHOT_MAX_AGE
+
+    # due, but the store is as it was: nothing to do
+    assert analytics.refresh_stale_snapshot(small_store_url, now=later) is None
+
+    merge_bob_and_cat(sessions)
+
+    # changed, but not due yet
+    assert analytics.refresh_stale_snapshot(small_store_url, now=taken.taken_at) is None
+    # changed and due: a new snapshot, which shows the merge
+    fresh = analytics.refresh_stale_snapshot(small_store_url, now=later)
+    assert fresh is not None
+    assert fresh.taken_at > taken.taken_at
+    request = analytics.parse_request(**REQUESTS[0][1])
+    with analytics.open_store(small_store_url, snapshot=True) as store:
+        from_snapshot = analytics.builtin_reports().get("overview").run(store, request)
+    with analytics.open_store(small_store_url, snapshot=False) as store:
+        live = analytics.builtin_reports().get("overview").run(store, request)
+    assert from_snapshot.data_as_of == fresh.taken_at
+    assert from_snapshot.tables == live.tables
