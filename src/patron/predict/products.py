@@ -330,8 +330,13 @@ def recommendation_lists(
 ) -> list[list[dict[str, Any]]]:
     """Each customer's recommendations as JSON-ready dicts with their reason."""
     lists: list[list[dict[str, Any]]] = []
-    skus, names = model.skus, model.names
-    recent = model.recent_buyers
+    # Python strings per product, made once: a million customers' lists index them.
+    skus = [str(sku) for sku in model.skus]
+    names = [str(name) for name in model.names]
+    popular = [
+        f"popular: bought by {int(buyers)} customers in the last {POPULAR_DAYS} days"
+        for buyers in model.recent_buyers
+    ]
     for products, because, together in zip(
         recommendations.products.tolist(),
         recommendations.because_of.tolist(),
@@ -345,9 +350,8 @@ def recommendation_lists(
             if source >= 0:
                 reason = f"bought together with {names[source]} by {count} customers"
             else:
-                buyers = int(recent[product])
-                reason = f"popular: bought by {buyers} customers in the last {POPULAR_DAYS} days"
-            items.append({"sku": str(skus[product]), "name": str(names[product]), "reason": reason})
+                reason = popular[product]
+            items.append({"sku": skus[product], "name": names[product], "reason": reason})
         lists.append(items)
     return lists
 

@@ -31,15 +31,14 @@ from patron.predict.run import (
 from patron.storage import make_engine, utcnow
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Iterable
 
     import pandas as pd
     from sqlalchemy import Connection, Engine
     from sqlalchemy.orm import Session
 
-# SQLite's executemany is given rows in chunks, so that a million rows are never all
-# converted to parameter tuples at once.
-SQLITE_CHUNK = 50_000
+# Customers whose rows are made and written at a time.
+CHUNK = 50_000
 _COLUMNS = (
     "profile_id", "as_of", "model_version", "p_alive", "churn_probability", "churn_band",
     "expected_purchases_90d", "clv_12m_minor", "currency", "next_purchase_on",
@@ -55,10 +54,13 @@ def _nullable(values: pd.Series, cast: Callable[[float], Any]) -> list[Any]:
     return [None if value != value else cast(value) for value in values.tolist()]  # noqa: PLR0124 - NaN test
 
 
-def _rows(run: PredictionRun, computed_at: datetime) -> list[tuple[Any, ...]]:
-    """One tuple per customer in ``_COLUMNS`` order; ``values`` as its JSON text."""
-    frame = run.customers
-    documents = customer_values(run)
+def _rows(
+    run: PredictionRun, computed_at: datetime, start: int, stop: int
+) -> list[tuple[Any, ...]]:
+    """One tuple per customer (``start`` to ``stop``) in ``_COLUMNS`` order; ``values`` as its
+    JSON text."""
+    frame = run.customers.iloc[start:stop]
+    documents = customer_values(run, start, stop)
     known_clv = frame["clv"].notna().tolist()
     next_on = [
         None if day != day else run.as_of + timedelta(days=round(day))  # noqa: PLR0124
@@ -91,7 +93,10 @@ def store_run(engine: Engine, run: PredictionRun) -> int:
     earlier predictions as they were.
     """
     computed_at = utcnow()
-    rows = _rows(run, computed_at)
+    customers = len(run.customers)
+    # Rows are made and written a chunk at a time: a million customers' documents and JSON
+    # texts are never all in memory at once.
+    chunks = (_rows(run, computed_at, start, start + CHUNK) for start in range(0, customers, CHUNK))
     with engine.begin() as connection:
         connection.execute(delete(Prediction).where(Prediction.as_of == run.as_of))
         connection.execute(delete(PredictionModel).where(PredictionModel.as_of == run.as_of))
@@ -111,10 +116,11 @@ def store_run(engine: Engine, run: PredictionRun) -> int:
             ],
         )
         if connection.dialect.name == "postgresql":
-            _copy_postgres(connection, rows)
+            _copy_postgres(connection, chunks)
         else:
-            _insert_sqlite(connection, rows)
-    return len(rows)
+            for rows in chunks:
+                _insert_sqlite(connection, rows)
+    return customers
 
 
 def _insert_sqlite(connection: Connection, rows: list[tuple[Any, ...]]) -> None:
@@ -125,19 +131,18 @@ def _insert_sqlite(connection: Connection, rows: list[tuple[Any, ...]]) -> None:
     statement = f"INSERT INTO predictions ({columns}) VALUES ({marks})"  # noqa: S608
     dates = (_COLUMNS.index("as_of"), _COLUMNS.index("next_purchase_on"))
     stamp = _COLUMNS.index("computed_at")
-    for start in range(0, len(rows), SQLITE_CHUNK):
-        chunk = []
-        for row in rows[start : start + SQLITE_CHUNK]:
-            values = list(row)
-            for position in dates:
-                if values[position] is not None:
-                    values[position] = values[position].isoformat()
-            values[stamp] = values[stamp].astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
-            chunk.append(tuple(values))
-        connection.exec_driver_sql(statement, chunk)
+    chunk = []
+    for row in rows:
+        values = list(row)
+        for position in dates:
+            if values[position] is not None:
+                values[position] = values[position].isoformat()
+        values[stamp] = values[stamp].astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+        chunk.append(tuple(values))
+    connection.exec_driver_sql(statement, chunk)
 
 
-def _copy_postgres(connection: Connection, rows: list[tuple[Any, ...]]) -> None:
+def _copy_postgres(connection: Connection, chunks: Iterable[list[tuple[Any, ...]]]) -> None:
     raw = connection.connection.dbapi_connection
     if not isinstance(raw, psycopg.Connection):
         msg = f"COPY needs a psycopg connection, not {type(raw).__name__}"
@@ -147,9 +152,10 @@ def _copy_postgres(connection: Connection, rows: list[tuple[Any, ...]]) -> None:
         raw.cursor() as cursor,
         cursor.copy(f"COPY predictions ({columns}) FROM STDIN") as copy,
     ):
-        for row in rows:
-            # jsonb takes the document's text; COPY parses it on the server.
-            copy.write_row(row)
+        for rows in chunks:
+            for row in rows:
+                # jsonb takes the document's text; COPY parses it on the server.
+                copy.write_row(row)
 
 
 @dataclass(frozen=True)

@@ -323,9 +323,12 @@ def churn_bands(probabilities: np.ndarray) -> np.ndarray:
     return bands
 
 
-def customer_values(run: PredictionRun) -> list[dict[str, Any]]:
-    """Each customer's predictions as the JSON document stored with them."""
-    frame = run.customers
+def customer_values(
+    run: PredictionRun, start: int = 0, stop: int | None = None
+) -> list[dict[str, Any]]:
+    """Each customer's predictions as the JSON document stored with them (the customers
+    ``start`` to ``stop`` of ``run.customers``, all by default)."""
+    frame = run.customers.iloc[start:stop]
     next_on = [
         None if days != days else (run.as_of + timedelta(days=round(days))).isoformat()  # noqa: PLR0124
         for days in frame["next_purchase_days"].tolist()
