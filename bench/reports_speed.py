@@ -11,7 +11,12 @@ of the live store. The target is every report under 2 s on 1,000,000 customers a
 
     .venv/bin/python bench/reports_speed.py \\
         --database-url sqlite:////work/var-bench/store-1m.db --snapshot
-    .venv/bin/python bench/reports_speed.py --database-url ... --period last-12-months
+    .venv/bin/python bench/reports_speed.py --database-url ... --snapshot \\
+        --from 2025-07-01 --to 2026-06-30 --compare previous-year --channel pos --channel app
+
+With a snapshot written by this version, reports read its rollups (per customer, month,
+channel and store; see ``patron.analytics.rollups``); the first line printed says whether
+they did (``rollups``). The last line gives the process's peak resident memory.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import statistics
 import time
 from typing import TYPE_CHECKING
@@ -53,6 +59,8 @@ def main() -> None:
     parser.add_argument("--timezone", default="Europe/London")
     parser.add_argument("--threads", type=int, default=None, help="DuckDB threads")
     parser.add_argument("--snapshot", action="store_true", help="read the analytics snapshot")
+    parser.add_argument("--channel", action="append", default=None, help="a channel filter")
+    parser.add_argument("--store", action="append", default=None, help="a store filter")
     parser.add_argument("--only", nargs="*", default=None, help="report names to time")
     arguments = parser.parse_args()
 
@@ -61,6 +69,8 @@ def main() -> None:
         date_from=arguments.date_from,
         date_to=arguments.date_to,
         compare=arguments.compare,
+        channels=arguments.channel,
+        stores=arguments.store,
         timezone=arguments.timezone,
     )
     opened = time.perf_counter()
@@ -72,7 +82,9 @@ def main() -> None:
         "database_url": arguments.database_url,
         "period": str(request.period or "all"),
         "comparison": str(request.comparison_period or "none"),
+        "filters": request.filters.describe(),
         "snapshot": arguments.snapshot,
+        "rollups": store.rollups,
         "data_as_of": store.data_as_of.isoformat() if store.data_as_of else None,
         "open_s": round(open_seconds, 3),
         "load_average": os.getloadavg(),
@@ -101,6 +113,8 @@ def main() -> None:
                 ),
                 flush=True,
             )
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(json.dumps({"peak_rss_mb": round(peak_mb), "load_average": os.getloadavg()}))
 
 
 if __name__ == "__main__":
