@@ -112,6 +112,8 @@ def throughput(url: str, world: Path) -> dict[str, float]:
         "records_and_orders_seconds": before_seconds,
         "profiles": events.profiles_created + before.profiles_created,
         "merges": events.merges + before.merges,
+        "held": events.merges_held + before.merges_held,
+        "queued": events.held_queued + before.held_queued,
         "bare_events_per_s": bare_events / bare_seconds,
     }
 
@@ -219,7 +221,9 @@ def main() -> None:
                 f"(bare read + assign: {result['bare_events_per_s']:,.0f}/s); "
                 f"{result['records_and_orders']:,} records and orders in "
                 f"{result['records_and_orders_seconds']:.1f} s; "
-                f"{result['profiles']:,} profiles, {result['merges']:,} merges"
+                f"{result['profiles']:,} profiles, {result['merges']:,} merges; "
+                f"{result['held']:,} held apart by the shared-email guard, "
+                f"{result['queued']:,} pairs of customers queued for review"
             )
             if args.throughput_only:
                 continue
