@@ -11,13 +11,12 @@ has it), with the over-merged customers (records of several people) listed.
     .venv/bin/python bench/identity_quality.py --customers 5000 --seed 7
     .venv/bin/python bench/identity_quality.py --customers 20000 --seed 2026 --json out.json
 
-Records that appear in no export line (a web ``userId`` is known from events, not from a
-customer file) are found through their identifier in the graph; a truth record found nowhere
-counts as a customer of its own and is reported as missing. The world's truth also lists app
-accounts that no file and no event ever delivered (an account opened before the history and
-never used in it): no resolver can link those, so each stage is scored twice, over every truth
-record and over the records some source delivered (a customer file row, an order's customer,
-an event's ``userId``).
+Records that appear in no export line (a web or app ``userId`` is known from events, not from
+a customer file) are found through their identifier in the graph; a truth record found nowhere
+counts as a customer of its own and is reported as missing. Each stage is also scored over the
+records some source delivered (a customer file row, an order's customer, an event's
+``userId``): the world's truth lists exactly those, so the two scores agree unless the import
+lost a record.
 """
 
 from __future__ import annotations
