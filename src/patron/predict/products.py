@@ -38,6 +38,8 @@ BLOCK = 50_000
 BLOCK_CELLS = 16_000_000
 # Each product's most similar products: the candidates it brings to its buyers.
 NEIGHBOURS = 50
+# Product-by-product matrices up to this many cells (64 MB of doubles) are looked up dense.
+DENSE_LOOKUP_CELLS = 8_000_000
 
 
 @dataclass(frozen=True)
@@ -223,6 +225,9 @@ def recommend(model: ProductModel, history: History, k: int = DEFAULT_K) -> Reco
     # Recent popularity as a tie-breaker, below any similarity's resolution.
     tie_break = popularity / (popularity.max() + 1) * 1e-6
     top = np.full((customers, k), -1, dtype=np.int64)
+    because = np.full((customers, k), -1, dtype=np.int64)
+    together = np.zeros((customers, k), dtype=np.int64)
+    counts, similarities = _PairValues(model.cooccurrence), _PairValues(graph)
     products = graph.shape[1]
     k_eff = min(k, products)
     # Dense blocks of candidate scores: argpartition on a block beats sorting sparse rows.
@@ -245,7 +250,9 @@ def recommend(model: ProductModel, history: History, k: int = DEFAULT_K) -> Reco
         best_scores = np.take_along_axis(best_scores, order, axis=1)
         top[start:stop, :k_eff] = np.where(np.isfinite(best_scores), best, -1)
         _fill_with_popular(top[start:stop], history.excluded[start:stop], popularity)
-    because, together = _explain(history.bought, model.cooccurrence, top, graph)
+        because[start:stop], together[start:stop] = _explain(
+            history.bought[start:stop], counts, similarities, top[start:stop]
+        )
     return Recommendations(top, because, together)
 
 
@@ -279,50 +286,59 @@ def _fill_with_popular(
         allowed[np.nonzero(found)[0], first[found]] = False
 
 
+class _PairValues:
+    """``matrix[rows, columns]`` for arrays of pairs (0 where the matrix has no entry): a
+    gather from a dense copy when the matrix is small (the products of a retailer's
+    catalogue), a binary search of its sorted keys otherwise."""
+
+    def __init__(self, matrix: sparse.csr_matrix) -> None:
+        self.columns = matrix.shape[1]
+        self.dense: np.ndarray | None = None
+        if matrix.shape[0] * matrix.shape[1] <= DENSE_LOOKUP_CELLS:
+            self.dense = matrix.toarray()
+            return
+        matrix = matrix.tocsr()
+        matrix.sort_indices()
+        rows = np.repeat(np.arange(matrix.shape[0], dtype=np.int64), np.diff(matrix.indptr))
+        self.keys = rows * self.columns + matrix.indices
+        self.values = matrix.data
+
+    def __call__(self, rows: np.ndarray, columns: np.ndarray) -> np.ndarray:
+        if self.dense is not None:
+            return np.asarray(self.dense[rows, columns])
+        if len(self.keys) == 0:
+            return np.zeros(len(rows))
+        queries = rows.astype(np.int64) * self.columns + columns
+        positions = np.minimum(np.searchsorted(self.keys, queries), len(self.keys) - 1)
+        return np.where(self.keys[positions] == queries, self.values[positions], 0.0)
+
+
 def _explain(
-    bought: sparse.csr_matrix,
-    cooccurrence: sparse.csr_matrix,
-    top: np.ndarray,
-    graph: sparse.csr_matrix,
+    bought: sparse.csr_matrix, counts: _PairValues, similarities: _PairValues, top: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
     """For each recommended product, the customer's product that supports it most (the one
     most similar to it) and how many customers bought both; ``-1`` for popularity picks."""
     customers, k = top.shape
-    products = cooccurrence.shape[1]
     because = np.full(top.shape, -1, dtype=np.int64)
     together = np.zeros(top.shape, dtype=np.int64)
     rows = np.repeat(np.arange(customers), np.diff(bought.indptr))
     items = bought.indices.astype(np.int64)
     starts = bought.indptr[:-1]
     nonempty = np.diff(bought.indptr) > 0
-    # Look-ups of (product, product) in the graph and in the co-occurrence counts.
-    graph = graph.tocsr()
-    graph.sort_indices()
-    graph_keys = np.repeat(np.arange(products), np.diff(graph.indptr)) * products + graph.indices
-    counts = cooccurrence.tocsr()
-    counts.sort_indices()
-    count_keys = np.repeat(np.arange(products), np.diff(counts.indptr)) * products + counts.indices
     for slot in range(k):
         candidate = top[rows, slot]
-        keys = items * products + candidate
-        similarity = _look_up(graph_keys, graph.data, keys) * (candidate >= 0)
+        recommended = candidate >= 0
+        similarity = similarities(items, np.maximum(candidate, 0)) * recommended
         best = np.zeros(customers)
         best[nonempty] = np.maximum.reduceat(similarity, starts[nonempty])
         support = np.nonzero((similarity > 0) & (similarity == best[rows]))[0]
-        first_rows, first = np.unique(rows[support], return_index=True)
+        # The first supporting product of each customer (entries are in customer order).
+        first = np.ones(len(support), dtype=bool)
+        first[1:] = rows[support[1:]] != rows[support[:-1]]
         chosen = support[first]
-        because[first_rows, slot] = items[chosen]
-        together[first_rows, slot] = _look_up(count_keys, counts.data, keys[chosen]).astype(
-            np.int64
-        )
+        because[rows[chosen], slot] = items[chosen]
+        together[rows[chosen], slot] = counts(items[chosen], candidate[chosen]).astype(np.int64)
     return because, together
-
-
-def _look_up(keys: np.ndarray, values: np.ndarray, queries: np.ndarray) -> np.ndarray:
-    if len(keys) == 0:
-        return np.zeros(len(queries))
-    positions = np.minimum(np.searchsorted(keys, queries), len(keys) - 1)
-    return np.where(keys[positions] == queries, values[positions], 0.0)
 
 
 def recommendation_lists(

@@ -128,3 +128,27 @@ def test_recommendations_are_the_best_candidates_of_the_plain_definition() -> No
         best = sorted(scores.values(), reverse=True)[: len(got)]
         assert got == pytest.approx(best, rel=1e-9), customer
         assert len(got) == min(5, len(scores)), customer
+
+
+def test_reasons_are_the_same_whether_pairs_are_looked_up_dense_or_by_search(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # given a catalogue looked up from a dense copy, and the same one by binary search
+    generator = random.Random(5)  # noqa: S311 - test data, not secrets
+    rows = []
+    for customer in range(200):
+        liked = generator.sample(range(40), generator.randint(1, 8))
+        rows += [(customer, f"P{product:02d}", "Goods", 1, OLD) for product in liked]
+    frame = bought(rows)
+    model = fit_next_products(frame, AS_OF)
+    history = purchase_history(model, frame, np.arange(200), AS_OF)
+    dense = recommend(model, history)
+    monkeypatch.setattr(products, "DENSE_LOOKUP_CELLS", 0)
+
+    searched = recommend(model, history)
+
+    # then both name the same products, supports and counts
+    assert (dense.products == searched.products).all()
+    assert (dense.because_of == searched.because_of).all()
+    assert (dense.together == searched.together).all()
+    assert (dense.together[dense.because_of >= 0] > 0).all()
