@@ -57,8 +57,10 @@ ROLLUP_NAMES = (
     "customer_months",
     "month_edge_orders",
     "basket_orders",
+    "basket_names",
     "basket_items",
     "basket_pairs",
+    "basket_pairs_all",
 )
 
 
@@ -70,6 +72,16 @@ def write_rollups(connection: duckdb.DuckDBPyConnection, schema: str) -> dict[st
     """Create the rollup tables in ``schema`` from the view tables already written there;
     returns their row counts."""
     s = schema
+    # Items are numbered in the order of their names (per kind), so that pairs are formed and
+    # summed on integers and "a < b" means the same on numbers as on names.
+    numbered = " UNION ALL ".join(
+        f"""
+        SELECT {sql_literal(kind)} AS kind, item,
+               CAST(row_number() OVER (ORDER BY item) AS INTEGER) AS id
+        FROM (SELECT DISTINCT {item} AS item FROM {s}.order_lines_v AS l WHERE {item} IS NOT NULL)
+        """  # noqa: S608 - a schema name and constants
+        for kind, item in BASKET_KINDS.items()
+    )
     statements = [
         f"""
         CREATE TABLE {s}.departments AS
@@ -130,15 +142,16 @@ def write_rollups(connection: duckdb.DuckDBPyConnection, schema: str) -> dict[st
         GROUP BY ALL ORDER BY month
         """,  # noqa: S608 - a schema name and constants
         "DROP TABLE rollup_order_departments",
+        f"CREATE TABLE {s}.basket_names AS {numbered} ORDER BY kind, id",
         f"""
         CREATE TABLE {s}.basket_items (
-            month TIMESTAMP, channel VARCHAR, store_id VARCHAR, kind VARCHAR, item VARCHAR,
+            month TIMESTAMP, channel VARCHAR, store_id VARCHAR, kind VARCHAR, item INTEGER,
             orders BIGINT)
         """,
         f"""
         CREATE TABLE {s}.basket_pairs (
-            month TIMESTAMP, channel VARCHAR, store_id VARCHAR, kind VARCHAR, a VARCHAR,
-            b VARCHAR, orders BIGINT)
+            month TIMESTAMP, channel VARCHAR, store_id VARCHAR, kind VARCHAR, a INTEGER,
+            b INTEGER, orders BIGINT)
         """,
     ]
     for kind, item in BASKET_KINDS.items():
@@ -146,8 +159,9 @@ def write_rollups(connection: duckdb.DuckDBPyConnection, schema: str) -> dict[st
             f"""
             CREATE TEMP TABLE rollup_items AS
             SELECT DISTINCT CAST(date_trunc('month', o.ordered_at) AS TIMESTAMP) AS month,
-                   o.channel, o.store_id, l.order_pk, {item} AS item
+                   o.channel, o.store_id, l.order_pk, n.id AS item
             FROM {s}.order_lines_v AS l JOIN {s}.orders_v AS o USING (order_pk)
+            JOIN {s}.basket_names AS n ON n.kind = {sql_literal(kind)} AND n.item = {item}
             """,  # noqa: S608 - a schema name and constants
             f"""
             INSERT INTO {s}.basket_items
@@ -163,6 +177,14 @@ def write_rollups(connection: duckdb.DuckDBPyConnection, schema: str) -> dict[st
             """,  # noqa: S608 - a schema name and constants
             "DROP TABLE rollup_items",
         ]
+    # All the months at once, for all the data (a period sums the months).
+    statements.append(
+        f"""
+        CREATE TABLE {s}.basket_pairs_all AS
+        SELECT channel, store_id, kind, a, b, sum(orders)::BIGINT AS orders
+        FROM {s}.basket_pairs GROUP BY ALL ORDER BY kind, a, b
+        """  # noqa: S608 - a schema name and constants
+    )
     for statement in statements:
         connection.execute(statement)
     counts = {}

@@ -82,20 +82,30 @@ def _pairs(
     return [(str(r[0]), str(r[1]), int(r[2]), int(r[3]), int(r[4]), int(r[5])) for r in rows]
 
 
-def _ranked(counts: str, pairs: str, baskets: str, top: int) -> str:
+def _ranked(counts: str, pairs: str, baskets: str, top: int, kind: str | None = None) -> str:
     """The top pairs by lift, from SQL of item counts ``(item, n)``, pair counts
-    ``(a, b, n)`` (a < b) and the number of baskets ``(total)``."""
+    ``(a, b, n)`` (a < b) and the number of baskets ``(total)``; with ``kind``, items are
+    the numbers of ``basket_names`` and are named after the counting."""
+    if kind is None:
+        named = "SELECT a AS name_a, b AS name_b, * FROM pairs"
+    else:
+        named = f"""
+            SELECT na.item AS name_a, nb.item AS name_b, pairs.* FROM pairs
+            JOIN basket_names AS na ON na.kind = {sql_literal(kind)} AND na.id = pairs.a
+            JOIN basket_names AS nb ON nb.kind = {sql_literal(kind)} AND nb.id = pairs.b
+        """  # noqa: S608 - values quoted by sql_literal
     return f"""
         WITH counts AS MATERIALIZED (
             SELECT item, CAST(sum(n) AS BIGINT) AS n FROM ({counts}) GROUP BY 1
         ), pairs AS (
             SELECT a, b, CAST(sum(n) AS BIGINT) AS n FROM ({pairs}) GROUP BY 1, 2
             HAVING sum(n) >= {MIN_PAIR_COUNT}
-        ), baskets AS (SELECT CAST(coalesce(sum(total), 0) AS BIGINT) AS total FROM ({baskets}))
-        SELECT p.a, p.b, p.n, ca.n, cb.n, baskets.total
-        FROM pairs AS p JOIN counts AS ca ON ca.item = p.a JOIN counts AS cb ON cb.item = p.b
+        ), named AS ({named}),
+        baskets AS (SELECT CAST(coalesce(sum(total), 0) AS BIGINT) AS total FROM ({baskets}))
+        SELECT p.name_a, p.name_b, p.n, ca.n, cb.n, baskets.total
+        FROM named AS p JOIN counts AS ca ON ca.item = p.a JOIN counts AS cb ON cb.item = p.b
         CROSS JOIN baskets
-        ORDER BY p.n * baskets.total / (ca.n * cb.n) DESC, p.n DESC, p.a, p.b
+        ORDER BY p.n * baskets.total / (ca.n * cb.n) DESC, p.n DESC, p.name_a, p.name_b
         LIMIT {int(top)}
     """  # noqa: S608 - values quoted by sql_literal
 
@@ -125,15 +135,20 @@ def _basket_pairs_from_rollups(
     rollup = _rollup_conditions(request, split)
     kind_sql = sql_literal(kind)
     counts = f"SELECT item, orders AS n FROM basket_items AS s {rollup} AND s.kind = {kind_sql}"  # noqa: S608 - values quoted by sql_literal
-    pairs = f"SELECT a, b, orders AS n FROM basket_pairs AS s {rollup} AND s.kind = {kind_sql}"  # noqa: S608 - values quoted by sql_literal
+    if split.every_month:
+        every = where([*scope_conditions(request.filters, "s"), f"s.kind = {kind_sql}"])
+        pairs = f"SELECT a, b, orders AS n FROM basket_pairs_all AS s {every}"  # noqa: S608 - values quoted by sql_literal
+    else:
+        pairs = f"SELECT a, b, orders AS n FROM basket_pairs AS s {rollup} AND s.kind = {kind_sql}"  # noqa: S608 - values quoted by sql_literal
     baskets = f"SELECT orders AS total FROM basket_orders AS s {rollup}"  # noqa: S608 - values quoted by sql_literal
     edge_orders = _edge_orders(request, split)
     if edge_orders is not None:
         store.connection.execute(
             f"""
             CREATE OR REPLACE TEMP TABLE affinity_edge_items AS
-            SELECT DISTINCT o.order_pk, {BASKET_KINDS[kind]} AS item
+            SELECT DISTINCT o.order_pk, n.id AS item
             FROM ({edge_orders}) AS o JOIN order_lines_v AS l USING (order_pk)
+            JOIN basket_names AS n ON n.kind = {kind_sql} AND n.item = {BASKET_KINDS[kind]}
             """  # noqa: S608 - values quoted by sql_literal
         )
         counts += " UNION ALL SELECT item, count(*) FROM affinity_edge_items GROUP BY 1"
@@ -143,7 +158,7 @@ def _basket_pairs_from_rollups(
             "GROUP BY 1, 2"
         )
         baskets += " UNION ALL SELECT count(DISTINCT order_pk) FROM affinity_edge_items"
-    rows = store.connection.execute(_ranked(counts, pairs, baskets, top)).fetchall()
+    rows = store.connection.execute(_ranked(counts, pairs, baskets, top, kind)).fetchall()
     return _as_pairs(rows)
 
 

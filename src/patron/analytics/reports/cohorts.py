@@ -65,17 +65,25 @@ def _customer_months_from_rollups(store: AnalyticsStore, request: ReportRequest)
     if span is not None:
         firsts = f"SELECT * FROM ({firsts}) WHERE first_at >= {sql_literal(span.start)}"  # noqa: S608 - values quoted by sql_literal
     months = local_month_rows(request.filters, request.timezone, span, None)
+    # Only ages up to the last shown are read. A customer's cohort (their earliest local
+    # month) is the month of their first order, or the month before when a clock went back
+    # across a month's start: months outside that reach are dropped before the distinct.
+    oldest = max(MONTHS, *CHANNEL_MILESTONES)
+    first_month = f"CAST(date_trunc('month', {local_time('first_at', request.timezone)}) AS DATE)"
     store.connection.execute(
         f"""
         CREATE OR REPLACE TEMP TABLE cohort_months AS
-        WITH f AS MATERIALIZED ({firsts}),
-        m AS (
-            SELECT DISTINCT customer_id, month FROM ({months})
-            WHERE customer_id IN (SELECT customer_id FROM f)
+        WITH f AS MATERIALIZED (SELECT *, {first_month} AS first_month FROM ({firsts})),
+        m AS MATERIALIZED (
+            SELECT r.customer_id, r.month FROM ({months}) AS r JOIN f USING (customer_id)
+            WHERE r.month >= f.first_month - INTERVAL 1 MONTH
+              AND r.month <= f.first_month + INTERVAL {oldest} MONTH
+            GROUP BY 1, 2
         ), cohorts AS (SELECT customer_id, min(month) AS cohort FROM m GROUP BY 1)
         SELECT f.customer_id, c.cohort, f.first_at, f.first_channel,
                datediff('month', c.cohort, m.month) AS age
         FROM f JOIN cohorts AS c USING (customer_id) JOIN m USING (customer_id)
+        WHERE datediff('month', c.cohort, m.month) <= {oldest}
         """  # noqa: S608 - values quoted by sql_literal
     )
     return "cohort_months"
