@@ -17,12 +17,12 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any, Literal, cast
 
-from sqlalchemy import BigInteger, any_, bindparam, case, insert, or_, select, update
+from sqlalchemy import BigInteger, any_, bindparam, case, insert, or_, select, text, update
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import aliased
 
 from patron.identity.models import Merge, MergeBlock, Profile, RecordProfile
-from patron.storage import utcnow
+from patron.storage import UTCDateTime, utcnow
 
 if TYPE_CHECKING:
     from collections.abc import Iterator, Sequence
@@ -69,6 +69,10 @@ def new_profiles(session: Session, count: int) -> list[int]:
     if count <= 0:
         return []
     now = utcnow()
+    if session.get_bind().dialect.name == "postgresql":
+        # One statement: the ids drawn from the sequence first, so each row is its own root
+        # from the start.
+        return sorted(session.scalars(_NEW_ROOTS_PG, {"count": count, "now": now}))
     # The id is only known after the insert; 0 marks a root being created until the update
     # below, in the same transaction, so no reader ever sees it.
     ids = list(
@@ -84,6 +88,14 @@ def new_profiles(session: Session, count: int) -> list[int]:
         .execution_options(synchronize_session=False)
     )
     return ids
+
+
+_NEW_ROOTS_PG = text(
+    "INSERT INTO profiles (id, canonical_id, created_at, updated_at) "
+    "SELECT n.id, n.id, :now, :now FROM ("
+    "SELECT nextval(pg_get_serial_sequence('profiles', 'id')) AS id "
+    "FROM generate_series(1, :count)) AS n RETURNING id"
+).bindparams(bindparam("now", type_=UTCDateTime()))
 
 
 def canonical_id(session: Session, profile_id: int) -> int:

@@ -297,15 +297,22 @@ class _Batch:
     def _load_slots(self, roots: set[int]) -> None:
         for root in roots:
             self.slots[root] = Counter()
-        postgres = self.session.get_bind().dialect.name == "postgresql"
+        connection = self.session.connection()
+        postgres = connection.dialect.name == "postgresql"
+        profiles = cast("Table", Profile.__table__).c
+        identifiers = cast("Table", Identifier.__table__).c
         query = (
-            select(Profile.canonical_id, Identifier.type, Identifier.scope, func.count())
-            .join(Identifier, Identifier.profile_id == Profile.id)
-            .where(among(Profile.canonical_id, "roots", postgres=postgres))
-            .group_by(Profile.canonical_id, Identifier.type, Identifier.scope)
+            select(profiles.canonical_id, identifiers.type, identifiers.scope, func.count())
+            .join_from(
+                cast("Table", Profile.__table__),
+                cast("Table", Identifier.__table__),
+                identifiers.profile_id == profiles.id,
+            )
+            .where(among(profiles.canonical_id, "roots", postgres=postgres))
+            .group_by(profiles.canonical_id, identifiers.type, identifiers.scope)
         )
         for chunk in id_chunks(sorted(roots), postgres=postgres):
-            for root, kind, scope, count in self.session.execute(query, {"roots": chunk}):
+            for root, kind, scope, count in connection.execute(query, {"roots": chunk}):
                 self.slots[root][(kind, scope)] = count
 
     def _load_names(self, roots: set[int]) -> None:
@@ -862,24 +869,30 @@ def resolve_events(
     Runs in the caller's transaction with the identity cursor locked.
     """
     position = ingest.lock_cursor(session, EVENTS_CURSOR)
-    rows = session.execute(
-        select(
-            Event.id,
-            Event.source_id,
-            Event.type,
-            Event.user_id,
-            Event.anonymous_id,
-            Event.previous_id,
-            # Only the parts that carry identifiers: decoding whole payloads (products,
-            # properties, pages) would cost more than resolving them.
-            Event.payload["traits"].label("traits"),
-            Event.payload[("context", "traits")].label("context_traits"),
-            Event.payload[("context", "device")].label("device"),
+    # In Core, on the connection: the ORM's handling of each of thousands of rows is not needed.
+    events = cast("Table", Event.__table__).c
+    rows = (
+        session.connection()
+        .execute(
+            select(
+                events.id,
+                events.source_id,
+                events.type,
+                events.user_id,
+                events.anonymous_id,
+                events.previous_id,
+                # Only the parts that carry identifiers: decoding whole payloads (products,
+                # properties, pages) would cost more than resolving them.
+                events.payload["traits"].label("traits"),
+                events.payload[("context", "traits")].label("context_traits"),
+                events.payload[("context", "device")].label("device"),
+            )
+            .where(events.id > position, events.received_at <= utcnow() - settle)
+            .order_by(events.id)
+            .limit(limit)
         )
-        .where(Event.id > position, Event.received_at <= utcnow() - settle)
-        .order_by(Event.id)
-        .limit(limit)
-    ).all()
+        .all()
+    )
     if not rows:
         return ResolutionStep()
     rules = current_rules(session)
