@@ -1,4 +1,5 @@
-"""The review queue API: pairs of customer records probabilistic matching was unsure about."""
+"""The review queue API: pairs of customer records probabilistic matching was unsure about,
+and pairs an identity rule held apart (a shared email whose first names disagree)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ router = APIRouter(prefix="/api/identity/review", tags=["identity"])
 _STATUSES = ("review", "merged", "accepted", "rejected", "all")
 
 
-@router.get("", summary="Scored pairs of customer records, the most likely first")
+@router.get("", summary="Pairs to decide: the most likely scored first, then rule-held ones")
 def list_pairs(
     request: Request,
     status: str = Query("review", description="review (waiting), merged, accepted, rejected, all"),
@@ -30,7 +31,7 @@ def list_pairs(
     return json_response(200, {"total": total, "pairs": [pair.as_json() for pair in pairs]})
 
 
-@router.get("/{pair_id}", summary="One scored pair with each field's contribution")
+@router.get("/{pair_id}", summary="One pair: its contributions, or the rule that held it apart")
 def show_pair(request: Request, pair_id: int) -> Response:
     try:
         with sessions(request)() as session:
