@@ -220,7 +220,6 @@ def _fit_bgnbd(summary: pd.DataFrame, penalizer: float) -> tuple[BgNbdParameters
         msg = f"the BG/NBD fit ended on parameters that are not finite and positive: {params}"
         raise ClvError(msg)
     # The classic check of fit: repeat purchases the model expects over each customer's
-    # observed time, against those made.
     # observed time, against those made. Customers of the same age share the expectation.
     ages, customers_of_age = np.unique(summary["T"].to_numpy(float), return_counts=True)
     expected = fitter.expected_number_of_purchases_up_to_time(ages)
@@ -367,9 +366,10 @@ class _ConditionalExpectation:
         self, bgnbd: BgNbdParameters, x: np.ndarray, t_x: np.ndarray, age: np.ndarray
     ) -> None:
         self.bgnbd = bgnbd
-        pairs, self.inverse = np.unique(np.column_stack([x, age]), axis=0, return_inverse=True)
-        self.inverse = self.inverse.ravel()
-        self.x, self.age = pairs[:, 0], pairs[:, 1]
+        inverse, pairs = pd.MultiIndex.from_arrays([x, age]).factorize()
+        self.inverse = np.asarray(inverse)
+        self.x = pairs.get_level_values(0).to_numpy(float)
+        self.age = pairs.get_level_values(1).to_numpy(float)
         r, alpha, a, b = bgnbd.r, bgnbd.alpha, bgnbd.a, bgnbd.b
         with np.errstate(divide="ignore", invalid="ignore"):
             # For x = 0 the term is multiplied by 0 (b + x - 1 may be 0 there), as in lifetimes.
