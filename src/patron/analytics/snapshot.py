@@ -12,6 +12,7 @@ atomically (written beside, then renamed), so a reader never sees half a snapsho
 from __future__ import annotations
 
 import fcntl
+import json
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -28,6 +29,8 @@ from patron.analytics.store import (
     VIEW_NAMES,
     AnalyticsStoreError,
     open_store,
+    snapshot_confirmation_path,
+    snapshot_current_as_of,
     snapshot_path,
     snapshot_taken_at,
 )
@@ -138,6 +141,19 @@ def refresh_snapshot(database_url: str, *, threads: int | None = None) -> Snapsh
     return SnapshotInfo(path, taken_at, rows, time.perf_counter() - started)
 
 
+def _confirm_snapshot(path: Path, taken_at: datetime, confirmed_at: datetime) -> None:
+    # Written beside and renamed, like the snapshot: a reader sees the old time or the new.
+    confirmation = snapshot_confirmation_path(path)
+    partial = confirmation.with_name(confirmation.name + ".partial")
+    recorded = {"taken_at": taken_at.isoformat(), "confirmed_at": confirmed_at.isoformat()}
+    try:
+        partial.write_text(json.dumps(recorded), encoding="utf-8")
+        partial.replace(confirmation)
+    except OSError as error:
+        msg = f"cannot record that the analytics snapshot at {path} is current: {error.strerror}"
+        raise AnalyticsStoreError(msg) from error
+
+
 def refresh_stale_snapshot(
     database_url: str,
     *,
@@ -145,20 +161,27 @@ def refresh_stale_snapshot(
     threads: int | None = None,
     now: datetime | None = None,
 ) -> SnapshotInfo | None:
-    """Refresh the store's snapshot if there is one, it is older than ``refresh_after`` and
-    the store has changed since; returns the new snapshot, or None when nothing was due.
+    """Refresh the store's snapshot if there is one that was last known to match the store
+    more than ``refresh_after`` before ``now`` (default: the clock) and the store has changed
+    since; returns the new snapshot, or None when nothing was written.
+
+    When the store is found unchanged, the snapshot is still exact: the time of this check
+    is recorded beside it, and readers count its age (and give its ``data_as_of``) from then,
+    so an idle store's snapshot stays in use instead of reports falling back to the live
+    store an hour after it was taken.
 
     A store without a snapshot is left without one (reports read it live: it was never
     asked for). The default refreshes at half the age after which reports stop reading a
     snapshot, so that they keep reading one while the next is written. Two refreshers of
     the same snapshot at once (two workers on one machine) are kept apart by a lock file:
-    the second returns None. Raises ``AnalyticsStoreError`` as ``refresh_snapshot`` does.
+    the second returns None. Raises ``AnalyticsStoreError`` as ``refresh_snapshot`` does,
+    or when the check's time cannot be recorded.
     """
+    # Taken before the store is read: the store is known identical to the snapshot as of then.
+    checked_at = now or datetime.now(UTC)
     path = snapshot_path(database_url)
-    taken_at = snapshot_taken_at(path)
-    if taken_at is None or (now or datetime.now(UTC)) - taken_at <= refresh_after:
-        return None
-    if snapshot_fingerprint(path) == store_fingerprint(database_url):
+    current_as_of = snapshot_current_as_of(path)
+    if current_as_of is None or checked_at - current_as_of <= refresh_after:
         return None
     lock_path = path.with_name(path.name + ".lock")
     try:
@@ -166,6 +189,13 @@ def refresh_stale_snapshot(
             try:
                 fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:
+                return None
+            # Read under the lock: another refresher may have replaced the snapshot meanwhile.
+            taken_at = snapshot_taken_at(path)
+            if taken_at is None:
+                return None
+            if snapshot_fingerprint(path) == store_fingerprint(database_url):
+                _confirm_snapshot(path, taken_at, checked_at)
                 return None
             return refresh_snapshot(database_url, threads=threads)
     except OSError as error:

@@ -15,6 +15,7 @@ load.
 from __future__ import annotations
 
 import importlib
+import json
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -114,6 +115,34 @@ def snapshot_taken_at(path: Path) -> datetime | None:
     return row[0].replace(tzinfo=UTC) if row else None
 
 
+def snapshot_confirmation_path(path: Path) -> Path:
+    """The file beside the snapshot at ``path`` that says when the store was last found
+    unchanged since the snapshot was taken (``refresh_stale_snapshot`` writes it)."""
+    return path.with_name(path.name + ".confirmed")
+
+
+def snapshot_current_as_of(path: Path) -> datetime | None:
+    """The last time the snapshot at ``path`` was known to match the store (UTC): when it
+    was taken, or later when the store was since found unchanged; None if there is none.
+
+    The snapshot itself is never rewritten to say so (readers hold it open), so the later
+    time lives in a file beside it, naming the snapshot it confirms: a confirmation left
+    from an older snapshot is ignored.
+    """
+    taken_at = snapshot_taken_at(path)
+    if taken_at is None:
+        return None
+    try:
+        recorded = json.loads(snapshot_confirmation_path(path).read_text(encoding="utf-8"))
+        confirms = datetime.fromisoformat(recorded["taken_at"])
+        confirmed_at = datetime.fromisoformat(recorded["confirmed_at"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return taken_at
+    if confirms != taken_at or confirmed_at.tzinfo is None:
+        return taken_at
+    return max(taken_at, confirmed_at)
+
+
 @dataclass(frozen=True)
 class _Scanner:
     package: str
@@ -190,23 +219,25 @@ class AnalyticsStore:
         threads: int | None = None,
         snapshot: bool | None = None,
         snapshot_max_age: timedelta = SNAPSHOT_MAX_AGE,
+        now: datetime | None = None,
     ) -> None:
         scanner, target = _attach_target(database_url)
         self.database_url = database_url
-        # When the data read is a snapshot, the time it was taken; None for the live store.
+        # When the data read is a snapshot, the last time it was known to match the store
+        # (taken, or found unchanged since); None for the live store.
         self.data_as_of: datetime | None = None
         # Whether the snapshot read holds the rollups (``patron.analytics.rollups``).
         self.rollups = False
         path = snapshot_path(database_url)
         if snapshot is not False:
-            taken_at = snapshot_taken_at(path)
-            if taken_at is None and snapshot:
+            current_as_of = snapshot_current_as_of(path)
+            if current_as_of is None and snapshot:
                 msg = f"there is no analytics snapshot at {path}: run patron analytics refresh"
                 raise AnalyticsStoreError(msg)
-            if taken_at is not None and (
-                snapshot or datetime.now(UTC) - taken_at <= snapshot_max_age
+            if current_as_of is not None and (
+                snapshot or (now or datetime.now(UTC)) - current_as_of <= snapshot_max_age
             ):
-                self.data_as_of = taken_at
+                self.data_as_of = current_as_of
         extension = _extension_path(scanner)
         self.connection = duckdb.connect(
             config={
@@ -272,17 +303,25 @@ def open_store(
     threads: int | None = None,
     snapshot: bool | None = None,
     snapshot_max_age: timedelta = SNAPSHOT_MAX_AGE,
+    now: datetime | None = None,
 ) -> AnalyticsStore:
     """Open the store at ``database_url`` (SQLite file or PostgreSQL) for analysis.
 
     ``snapshot`` True reads the analytics snapshot (``refresh_snapshot``), False the live
-    store; None reads the snapshot when there is one younger than ``snapshot_max_age`` and
-    the live store otherwise. ``data_as_of`` says which: the snapshot's time, or None.
+    store; None reads the snapshot when it was known to match the store less than
+    ``snapshot_max_age`` before ``now`` (default: the clock), and the live store otherwise.
+    ``data_as_of`` says which: the last time the snapshot was known to match the store
+    (when it was taken, or when ``refresh_stale_snapshot`` last found the store unchanged),
+    or None.
 
     Raises ``AnalyticsStoreError`` for an in-memory or unsupported database, a missing or
     mismatched scanner extension, a store that cannot be attached, or a snapshot asked for
     that does not exist.
     """
     return AnalyticsStore(
-        database_url, threads=threads, snapshot=snapshot, snapshot_max_age=snapshot_max_age
+        database_url,
+        threads=threads,
+        snapshot=snapshot,
+        snapshot_max_age=snapshot_max_age,
+        now=now,
     )

@@ -3,6 +3,7 @@ filled from a synthetic world (hundreds of customers over two and a half years),
 engines: all the data, periods aligned and not aligned to months, filters, comparisons and
 time zones far from UTC."""
 
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -132,9 +133,6 @@ def test_a_snapshot_is_refreshed_when_due_and_the_store_changed(
     taken = analytics.refresh_snapshot(small_store_url)
     later = taken.taken_at + analytics.SNAPSHOT_MAX_AGE
 
-    # due, but the store is as it was: nothing to do
-    assert analytics.refresh_stale_snapshot(small_store_url, now=later) is None
-
     merge_bob_and_cat(sessions)
 
     # changed, but not due yet
@@ -150,3 +148,57 @@ def test_a_snapshot_is_refreshed_when_due_and_the_store_changed(
         live = analytics.builtin_reports().get("overview").run(store, request)
     assert from_snapshot.data_as_of == fresh.taken_at
     assert from_snapshot.tables == live.tables
+
+
+def test_an_unchanged_stores_snapshot_stays_in_use_past_its_age(
+    small_store_url: str, sessions: sessionmaker[Session]
+) -> None:
+    # given a snapshot older than the age reports read one for
+    taken = analytics.refresh_snapshot(small_store_url)
+    later = taken.taken_at + analytics.SNAPSHOT_MAX_AGE + timedelta(minutes=1)
+    with analytics.open_store(small_store_url, now=later) as store:
+        assert store.data_as_of is None
+
+    # when the refresher finds the store unchanged
+    assert analytics.refresh_stale_snapshot(small_store_url, now=later) is None
+
+    # then reports read the same snapshot again, as of that check, with the live answers
+    request = analytics.parse_request(**REQUESTS[0][1])
+    overview = analytics.builtin_reports().get("overview")
+    with analytics.open_store(small_store_url, now=later) as store:
+        assert store.rollups
+        from_snapshot = overview.run(store, request)
+    with analytics.open_store(small_store_url, snapshot=False) as store:
+        live = overview.run(store, request)
+    assert from_snapshot.data_as_of == later
+    assert from_snapshot.tables == live.tables
+    with analytics.open_store(small_store_url, snapshot=True) as store:
+        assert store.data_as_of == later
+
+    # when the store changes, the snapshot still says when the store was last seen identical
+    merge_bob_and_cat(sessions)
+    with analytics.open_store(small_store_url, now=later + timedelta(minutes=10)) as store:
+        assert store.data_as_of == later
+    # and a report past the age since then reads the live store
+    much_later = later + analytics.SNAPSHOT_MAX_AGE + timedelta(minutes=1)
+    with analytics.open_store(small_store_url, now=much_later) as store:
+        assert store.data_as_of is None
+    # and the next due check takes a new snapshot, whose own time replaces the confirmation
+    fresh = analytics.refresh_stale_snapshot(small_store_url, now=much_later)
+    assert fresh is not None
+    with analytics.open_store(small_store_url, snapshot=True) as store:
+        assert store.data_as_of == fresh.taken_at
+
+
+def test_run_report_reads_a_confirmed_snapshot(small_store_url: str) -> None:
+    # given a snapshot confirmed current by a check just now (its own time is older)
+    taken = analytics.refresh_snapshot(small_store_url)
+    assert analytics.refresh_stale_snapshot(small_store_url, refresh_after=timedelta(0)) is None
+
+    # when a report is run the ordinary way
+    overview = analytics.builtin_reports().get("overview")
+    report = analytics.run_report(small_store_url, overview, analytics.parse_request())
+
+    # then it reads the snapshot, as of the check, which is later than the snapshot's time
+    assert report.data_as_of is not None
+    assert report.data_as_of > taken.taken_at
