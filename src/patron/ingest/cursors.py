@@ -9,10 +9,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from sqlalchemy.dialects import postgresql, sqlite
-
 from patron.ingest.models import ProcessorCursor
-from patron.storage import utcnow
+from patron.storage import dialect_insert, utcnow
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -25,9 +23,8 @@ def locked_cursor(session: Session, name: str) -> ProcessorCursor:
         return cursor
     # Two workers may both find it missing: the second one's insert does nothing and its
     # read below waits for the first one's transaction.
-    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
     session.execute(
-        dialect.insert(ProcessorCursor)
+        dialect_insert(session, ProcessorCursor)
         .values(name=name, position=0, updated_at=utcnow())
         .on_conflict_do_nothing()
     )

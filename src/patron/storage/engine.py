@@ -3,13 +3,20 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 from patron.storage.types import json_deserializer, json_serializer
+
+if TYPE_CHECKING:
+    from sqlalchemy import Connection, Table
+    from sqlalchemy.dialects.postgresql import Insert as PostgresInsert
+    from sqlalchemy.dialects.sqlite import Insert as SQLiteInsert
+    from sqlalchemy.orm import DeclarativeBase
 
 
 def normalise_url(url: str) -> str:
@@ -54,3 +61,13 @@ def make_engine(url: str, *, pool_size: int = 10) -> Engine:
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(engine, expire_on_commit=False)
+
+
+def dialect_insert(
+    connection: Connection | Session, table: Table | type[DeclarativeBase]
+) -> SQLiteInsert | PostgresInsert:
+    """An INSERT that can say ON CONFLICT on this connection's (or session's) engine."""
+    bind = connection.get_bind() if isinstance(connection, Session) else connection
+    if bind.dialect.name == "sqlite":
+        return sqlite.insert(table)
+    return postgresql.insert(table)

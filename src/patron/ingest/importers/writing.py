@@ -30,16 +30,13 @@ from sqlalchemy import (
     bindparam,
     select,
 )
-from sqlalchemy.dialects import postgresql, sqlite
 
-from patron.storage import UTCDateTime
+from patron.storage import UTCDateTime, dialect_insert
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Mapping, Sequence
 
     from sqlalchemy import Connection, Insert
-    from sqlalchemy.dialects.postgresql import Insert as PostgresInsert
-    from sqlalchemy.dialects.sqlite import Insert as SQLiteInsert
 
 _scratch = MetaData()
 SEEN_KEYS = Table(
@@ -56,13 +53,6 @@ COUNTERS = Table(
     Column("count", Integer, nullable=False),
     prefixes=["TEMPORARY"],
 )
-
-
-def dialect_insert(connection: Connection, table: Table) -> SQLiteInsert | PostgresInsert:
-    """An INSERT that can say ON CONFLICT on this connection's engine."""
-    if connection.dialect.name == "sqlite":
-        return sqlite.insert(table)
-    return postgresql.insert(table)
 
 
 def _sqlite_time(moment: datetime) -> str:
