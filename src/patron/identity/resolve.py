@@ -86,7 +86,7 @@ from patron.identity.names import clean_first_name, first_names_disagree
 from patron.identity.rules import IdentityRules, current_rules
 from patron.identity.traits import TraitUpdate, fill_records_from_traits, record_fields
 from patron.ingest.models import Event, Order, Source, SourceRecord
-from patron.storage import utcnow
+from patron.storage import dialect_insert, utcnow
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Sequence
@@ -844,7 +844,14 @@ def _queue_held_pairs(session: Session, held: Sequence[_HeldPair]) -> int:
             }
         )
     if rows:
-        session.execute(insert(MatchPair), rows)
+        # A pair `patron resolve` scored meanwhile (in a transaction that committed first)
+        # keeps its score: the rule's row is not written over it.
+        session.execute(
+            dialect_insert(session, MatchPair).on_conflict_do_nothing(
+                index_elements=["record_a_id", "record_b_id"]
+            ),
+            rows,
+        )
     return len(rows)
 
 

@@ -261,3 +261,46 @@ def test_features_read_national_phones_in_the_source_region_or_the_default(
     # Then the region-less source's number is read in the default region, the other in its own
     assert with_default == ["+447400123456", "+4930123456"]
     assert without == [None, "+4930123456"]
+
+
+_PERSON_FIELDS = (
+    "first_name", "last_name", "email", "phone", "loyalty_card", "birth_date", "street", "city",
+    "postcode", "region", "country", "content_hash",
+)  # fmt: skip
+
+
+def test_two_customers_are_asked_about_once(sessions: sessionmaker[Session], world: Path) -> None:
+    # given a run that queued a pair of records of two customers
+    import_customer_records(sessions, world)
+    options = ResolveOptions(auto_merge_threshold=1.0, review_threshold=0.5)
+    with sessions() as session, session.begin():
+        resolve_records(session, options)
+    with sessions() as session:
+        asked = list_match_pairs(session, limit=1)[0]
+        second = session.get_one(SourceRecord, asked.record_b.id)
+        fields = {name: getattr(second, name) for name in _PERSON_FIELDS}
+        node = session.get_one(RecordProfile, second.id).profile_id
+    # and a twin of the second record, from another source, in the second customer
+    with sessions() as session, session.begin():
+        other = create_source(session, name="store-tablet", channel=Channel.POS).source.id
+        twin = SourceRecord(source_id=other, record_id="T-1", **fields)
+        session.add(twin)
+        session.flush()
+        session.add(
+            RecordProfile(source_record_id=twin.id, profile_id=node, content_hash=twin.content_hash)
+        )
+
+    # when resolving again, where the twin scores against the first customer as the pair did
+    with sessions() as session, session.begin():
+        resolve_records(session, options)
+
+    # then the two customers are still asked about once, and so is every pair of customers
+    with sessions() as session:
+        customers = _customers(session)
+        assert customers[twin.id] == customers[second.id]
+        waiting = [
+            frozenset((customers[pair.record_a.id], customers[pair.record_b.id]))
+            for pair in list_match_pairs(session, status="review", limit=500)
+        ]
+    assert waiting.count(frozenset((customers[asked.record_a.id], customers[second.id]))) == 1
+    assert len(set(waiting)) == len(waiting)

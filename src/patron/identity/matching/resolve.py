@@ -6,7 +6,9 @@ whose records still belong to two customers: above the auto-merge threshold the 
 merged (method ``probabilistic``, with the probability and each field's contribution as the
 reason); between the thresholds the pair waits in the review queue, and so does a pair above
 them whose first names disagree completely (a household, not one person); below, nothing. A pair
-decided before (merged, accepted, rejected, or already waiting) is never asked again.
+decided before (merged, accepted, rejected, or already waiting) is never asked again, nor is
+another pair of the same two customers: the queue asks about two customers once, whether a
+scored pair or a rule that held them apart put them there.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, cast
 
-from sqlalchemy import Text, bindparam, insert, select
+from sqlalchemy import Text, bindparam, select
 from sqlalchemy import cast as sa_cast
 from sqlalchemy.dialects.postgresql import JSONB
 
@@ -26,7 +28,7 @@ from patron.identity.matching.versions import StoredModel, latest_model, store_m
 from patron.identity.models import MatchPair, Profile, RecordProfile
 from patron.identity.resolve import resolve_customer_records
 from patron.identity.rules import current_rules
-from patron.storage import utcnow
+from patron.storage import dialect_insert, utcnow
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -229,6 +231,15 @@ def _decided_pairs(session: Session) -> set[tuple[int, int]]:
     return {(a, b) for a, b in rows}
 
 
+def _between(roots: _Roots, a: int, b: int) -> tuple[int, int] | None:
+    """The two customers of records ``a`` and ``b``, smaller id first (None when one of the
+    records has no customer yet)."""
+    first, second = roots.customer(a), roots.customer(b)
+    if first is None or second is None:
+        return None
+    return (first, second) if first <= second else (second, first)
+
+
 def _resolve_deterministically(session: Session, default_region: str) -> int:
     # Records imported since the worker last ran (or with no worker at all: import, then
     # resolve) get their nodes and shared-identifier merges first, so that every record can
@@ -344,6 +355,9 @@ def _act(session: Session, predictions: Any, model: StoredModel, upper: float) -
         return tally
     roots = _Roots(session)
     decided = _decided_pairs(session)
+    # The pairs of customers the queue has asked about (waiting or decided), as they are now;
+    # grown as this run queues, so that it asks about two customers once, by their surest pair.
+    asked = {_between(roots, a, b) for a, b in decided}
     left = predictions.column("unique_id_l").to_pylist()
     right = predictions.column("unique_id_r").to_pylist()
     probability = predictions.column("match_probability").to_pylist()
@@ -359,6 +373,8 @@ def _act(session: Session, predictions: Any, model: StoredModel, upper: float) -
             tally["unresolved"] += 1
         elif roots.customer(a) == roots.customer(b):
             tally["already_one_customer"] += 1
+        elif _between(roots, a, b) in asked:
+            tally["decided_before"] += 1
         else:
             candidates.append(index)
     if not candidates:
@@ -427,11 +443,21 @@ def _act(session: Session, predictions: Any, model: StoredModel, upper: float) -
             pair.update(status="merged", merge_id=outcome.merge_id, decided_at=now)
             tally["merged"] += 1
         else:
+            between = _between(roots, pair["record_a_id"], pair["record_b_id"])
+            if between in asked:
+                tally["decided_before"] += 1
+                continue
+            asked.add(between)
             tally["queued"] += 1
         decided_now.append(pair)
-    # One multi-row insert per batch: every row carries the same keys.
+    # One multi-row insert per batch: every row carries the same keys. A pair the worker's
+    # rules queued meanwhile (in a transaction that committed first) is left as it is.
     table = cast("Table", MatchPair.__table__)
-    statement = insert(table).values(contributions=_json_text(session, "contributions_json"))
+    statement = (
+        dialect_insert(session, table)
+        .values(contributions=_json_text(session, "contributions_json"))
+        .on_conflict_do_nothing(index_elements=["record_a_id", "record_b_id"])
+    )
     for start in range(0, len(decided_now), _INSERT_BATCH):
         session.connection().execute(statement, decided_now[start : start + _INSERT_BATCH])
     return tally
