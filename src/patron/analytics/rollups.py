@@ -9,8 +9,9 @@ beside the views' rows:
   first order, second order time, last order, departments bought as a bit mask). Any
   filter on channel and store is a selection of its rows; a customer's first order in scope
   is the earliest of the selected rows' first orders; all the data is a group-by of it.
-* ``customer_months``: per UTC month, channel, store, currency and customer, the orders and
-  revenue away from the month's edges and the departments bought.
+* ``customer_months``: per UTC month, channel, store, currency and customer, the orders,
+  revenue and two earliest order times away from the month's edges, and the departments
+  bought.
 * ``basket_orders``, ``basket_items``, ``basket_pairs``: per UTC month, channel and store,
   the orders with lines, the orders holding each category and product, and each pair of
   them bought in the same order. Order counts add up over months, so a period sums them.
@@ -62,6 +63,9 @@ ROLLUP_NAMES = (
     "basket_pairs",
     "basket_pairs_all",
 )
+
+# The column added last to the rollups: a snapshot without it is read row by row.
+ROLLUP_NEWEST_COLUMN = "inner_second_at"
 
 
 def _department(column: str) -> str:
@@ -122,6 +126,11 @@ def write_rollups(connection: duckdb.DuckDBPyConnection, schema: str) -> dict[st
                CAST(coalesce(sum(o.total_minor) FILTER (
                    WHERE NOT {NEAR_MONTH_EDGE.format(column="o.ordered_at")}), 0) AS BIGINT)
                    AS inner_revenue,
+               min(o.ordered_at) FILTER (
+                   WHERE NOT {NEAR_MONTH_EDGE.format(column="o.ordered_at")}) AS inner_first_at,
+               min(o.ordered_at, 2) FILTER (
+                   WHERE NOT {NEAR_MONTH_EDGE.format(column="o.ordered_at")})[2]
+                   AS inner_second_at,
                bit_or(d.departments) AS departments
         FROM {s}.orders_v AS o LEFT JOIN rollup_order_departments AS d USING (order_pk)
         GROUP BY ALL ORDER BY month
@@ -301,6 +310,46 @@ def local_month_rows(
             f"""
             SELECT CAST(s.month AS DATE) AS month, s.customer_id, s.inner_orders AS orders,
                    CASE WHEN s.{money} THEN s.inner_revenue ELSE 0 END AS revenue
+            FROM customer_months AS s {where(rollup)}
+            """  # noqa: S608 - values quoted by sql_literal
+        )
+        parts.append(one_by_one("month_edge_orders", split.months_condition("o.ordered_at")))
+    return " UNION ALL ".join(parts)
+
+
+def period_customer_rows(filters: Filters, span: Window) -> str:
+    """SQL of rows ``(customer_id, channel, store_id, currency, orders, revenue, first_at,
+    second_at)`` over which, per customer (and channel, store or currency), sums of orders
+    and revenue and the two earliest of ``first_at`` and ``second_at`` are those of the
+    orders in ``span`` and the filters' scope. No row has zero orders.
+
+    The span's whole UTC months come from ``customer_months`` (orders away from the months'
+    edges) and ``month_edge_orders``; its partial months at the edges from the orders. A
+    customer therefore has about one row per month and scope instead of one per order.
+    """
+    split = month_split(span)
+
+    def one_by_one(table: str, condition: str) -> str:
+        conditions = [*order_conditions(filters), condition]
+        return f"""
+            SELECT o.customer_id, o.channel, o.store_id, o.currency, 1 AS orders,
+                   o.total_minor AS revenue, o.ordered_at AS first_at,
+                   CAST(NULL AS TIMESTAMP) AS second_at
+            FROM {table} AS o {where(conditions)}
+        """  # noqa: S608 - values quoted by sql_literal
+
+    parts = [one_by_one("orders_v", edge.condition("o.ordered_at")) for edge in split.edges]
+    if split.has_months:
+        rollup = [
+            *scope_conditions(filters, "s"),
+            split.months_condition("s.month"),
+            "s.inner_orders > 0",
+        ]
+        parts.append(
+            f"""
+            SELECT s.customer_id, s.channel, s.store_id, s.currency, s.inner_orders AS orders,
+                   s.inner_revenue AS revenue, s.inner_first_at AS first_at,
+                   s.inner_second_at AS second_at
             FROM customer_months AS s {where(rollup)}
             """  # noqa: S608 - values quoted by sql_literal
         )

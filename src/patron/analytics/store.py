@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Self
 import duckdb
 from sqlalchemy.engine import make_url
 
-from patron.analytics.rollups import ROLLUP_NAMES
+from patron.analytics.rollups import ROLLUP_NAMES, ROLLUP_NEWEST_COLUMN
 from patron.storage import normalise_url
 
 if TYPE_CHECKING:
@@ -277,6 +277,13 @@ class AnalyticsStore:
             f"AND table_name IN ({', '.join(_quote(name) for name in ROLLUP_NAMES)})"
         ).fetchone()
         if not found or found[0] != len(ROLLUP_NAMES):
+            return False
+        # Nor does one written before customer_months held its months' first order times.
+        newest = self.connection.execute(
+            "SELECT count(*) FROM duckdb_columns() WHERE database_name = 'snapshot' "  # noqa: S608 - a constant, quoted
+            f"AND table_name = 'customer_months' AND column_name = {_quote(ROLLUP_NEWEST_COLUMN)}"
+        ).fetchone()
+        if not newest or newest[0] != 1:
             return False
         for name in ROLLUP_NAMES:
             self.connection.execute(f"CREATE VIEW {name} AS SELECT * FROM snapshot.{name}")  # noqa: S608 - constant names

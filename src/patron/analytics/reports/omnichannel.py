@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 from patron.analytics.contract import Chart, ChartKind, Column, Series, Table, Unit
 from patron.analytics.request import SALES_CHANNELS
-from patron.analytics.rollups import firsts_sql, scopes_sql
+from patron.analytics.rollups import firsts_sql, period_customer_rows, scopes_sql
 from patron.analytics.scope import (
     ANONYMOUS_NOTE,
     assemble_report,
@@ -38,24 +38,40 @@ def _per_customer(
     money = f"currency = {sql_literal(currency or '')}"
     found = store.connection.execute("SELECT max(ordered_at) FROM orders_v").fetchone()
     data_end = sql_literal(found[0]) if found and found[0] else "NULL"
-    if period is None and store.rollups:
-        # All the data: each customer's rows of the rollup (one per channel, store and
-        # currency) hold their orders, revenue and two earliest orders per row; the second
-        # order of all is the earliest of the rows' second firsts and second orders.
+    if store.rollups:
+        # Each customer's rows of a rollup (all the data: one per channel, store and
+        # currency; a period: one per month and scope, and the orders of the partial months)
+        # hold their orders, revenue and two earliest orders per row; the second order of
+        # all is the earliest of the rows' second firsts and second orders.
+        rows = (
+            period_customer_rows(request.filters, window(period, request.timezone))
+            if period
+            else scopes_sql(request.filters)
+        )
+        # Per customer and channel first (lists over every row cost several times a plain
+        # group-by), then per customer; the two earliest orders carry through both steps.
         store.connection.execute(
             f"""
             CREATE OR REPLACE TEMP TABLE omnichannel_customers AS
-            SELECT customer_id, count(DISTINCT channel) AS channels,
-                   array_to_string(list_sort(list_distinct(list(channel))), ' + ') AS mix,
-                   sum(orders) AS orders,
-                   coalesce(sum(revenue) FILTER (WHERE {money}), 0) AS revenue,
-                   coalesce(sum(orders) FILTER (WHERE {money}), 0) AS money_orders,
-                   min(first_at) AS first_at,
+            WITH by_channel AS (
+                SELECT customer_id, channel, sum(orders) AS orders,
+                       coalesce(sum(revenue) FILTER (WHERE {money}), 0) AS revenue,
+                       coalesce(sum(orders) FILTER (WHERE {money}), 0) AS money_orders,
+                       min(first_at) AS first_at,
+                       least(min(first_at, 2)[2], min(second_at)) AS second_at
+                FROM ({rows}) WHERE customer_id IS NOT NULL
+                GROUP BY customer_id, channel
+            )
+            SELECT customer_id, count(channel) AS channels,
+                   array_to_string(
+                       list_sort(list(channel) FILTER (WHERE channel IS NOT NULL)), ' + '
+                   ) AS mix,
+                   sum(orders) AS orders, sum(revenue) AS revenue,
+                   sum(money_orders) AS money_orders, min(first_at) AS first_at,
                    coalesce(least(min(first_at, 2)[2], min(second_at))
                             <= min(first_at) + INTERVAL {RETENTION_DAYS} DAY, false) AS returned,
                    min(first_at) + INTERVAL {RETENTION_DAYS} DAY <= {data_end} AS eligible
-            FROM ({scopes_sql(request.filters, ["s.customer_id IS NOT NULL"])})
-            GROUP BY customer_id
+            FROM by_channel GROUP BY customer_id
             """  # noqa: S608 - values quoted by sql_literal
         )
         return "omnichannel_customers"

@@ -6,7 +6,12 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from patron.analytics.contract import Chart, ChartKind, Column, Series, Table, Unit
-from patron.analytics.rollups import firsts_sql, local_month_rows, scopes_sql
+from patron.analytics.rollups import (
+    firsts_sql,
+    local_month_rows,
+    period_customer_rows,
+    scopes_sql,
+)
 from patron.analytics.scope import (
     ANONYMOUS_NOTE,
     assemble_report,
@@ -50,7 +55,12 @@ def _totals(
     store: AnalyticsStore, request: ReportRequest, period: Period | None, currency: str | None
 ) -> _Totals:
     money = f"o.currency = {sql_literal(currency or '')}"
-    if period is None and store.rollups:
+    if store.rollups:
+        rows = (
+            period_customer_rows(request.filters, window(period, request.timezone))
+            if period
+            else scopes_sql(request.filters)
+        )
         row = store.connection.execute(
             f"""
             SELECT coalesce(sum(o.orders), 0),
@@ -58,7 +68,7 @@ def _totals(
                    count(DISTINCT o.customer_id),
                    coalesce(sum(o.revenue) FILTER (WHERE {money}), 0),
                    coalesce(sum(o.orders) FILTER (WHERE {money}), 0)
-            FROM ({scopes_sql(request.filters)}) AS o
+            FROM ({rows}) AS o
             """  # noqa: S608 - values quoted by sql_literal
         ).fetchone()
     else:
@@ -150,11 +160,16 @@ def _breakdown(
     money = f"o.currency = {sql_literal(currency or '')}"
 
     def grouped(period: Period | None) -> dict[str, tuple[int, int, int]]:
-        if period is None and store.rollups:
+        if store.rollups:
+            rows = (
+                period_customer_rows(request.filters, window(period, request.timezone))
+                if period
+                else scopes_sql(request.filters)
+            )
             sql = f"""
                 SELECT o.{column}, count(DISTINCT o.customer_id), sum(o.orders),
                        coalesce(sum(o.revenue) FILTER (WHERE {money}), 0)
-                FROM ({scopes_sql(request.filters)}) AS o WHERE o.{column} IS NOT NULL
+                FROM ({rows}) AS o WHERE o.{column} IS NOT NULL
                 GROUP BY 1
             """  # noqa: S608 - values quoted by sql_literal
         else:
@@ -164,8 +179,8 @@ def _breakdown(
                        coalesce(sum(o.total_minor) FILTER (WHERE {money}), 0)
                 FROM ({orders}) AS o WHERE o.{column} IS NOT NULL GROUP BY 1
             """  # noqa: S608 - values quoted by sql_literal
-        rows = store.connection.execute(sql).fetchall()
-        return {str(r[0]): (int(r[1]), int(r[2]), int(r[3])) for r in rows}
+        found = store.connection.execute(sql).fetchall()
+        return {str(r[0]): (int(r[1]), int(r[2]), int(r[3])) for r in found}
 
     current = grouped(request.period)
     previous = grouped(request.comparison_period) if request.comparison_period else {}
