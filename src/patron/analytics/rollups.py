@@ -287,34 +287,16 @@ def local_month_rows(
     The rollup's orders away from a UTC month's edges are in that month in any zone; the
     orders near an edge, and those in the span's partial months, are read one by one.
     """
-    split = month_split(span)
     money = f"currency = {sql_literal(currency or '')}"
     local = local_time("o.ordered_at", timezone)
-
-    def one_by_one(table: str, condition: str) -> str:
-        conditions = [*order_conditions(filters), condition]
-        return f"""
-            SELECT CAST(date_trunc('month', {local}) AS DATE) AS month, o.customer_id,
-                   1 AS orders, CASE WHEN o.{money} THEN o.total_minor ELSE 0 END AS revenue
-            FROM {table} AS o {where(conditions)}
-        """  # noqa: S608 - values quoted by sql_literal
-
-    parts = [one_by_one("orders_v", edge.condition("o.ordered_at")) for edge in split.edges]
-    if split.has_months:
-        rollup = [
-            *scope_conditions(filters, "s"),
-            split.months_condition("s.month"),
-            "s.inner_orders > 0",
-        ]
-        parts.append(
-            f"""
-            SELECT CAST(s.month AS DATE) AS month, s.customer_id, s.inner_orders AS orders,
-                   CASE WHEN s.{money} THEN s.inner_revenue ELSE 0 END AS revenue
-            FROM customer_months AS s {where(rollup)}
-            """  # noqa: S608 - values quoted by sql_literal
-        )
-        parts.append(one_by_one("month_edge_orders", split.months_condition("o.ordered_at")))
-    return " UNION ALL ".join(parts)
+    return _period_union(
+        filters,
+        span,
+        orders=f"""CAST(date_trunc('month', {local}) AS DATE) AS month, o.customer_id,
+            1 AS orders, CASE WHEN o.{money} THEN o.total_minor ELSE 0 END AS revenue""",
+        months=f"""CAST(s.month AS DATE) AS month, s.customer_id, s.inner_orders AS orders,
+            CASE WHEN s.{money} THEN s.inner_revenue ELSE 0 END AS revenue""",
+    )
 
 
 def period_customer_rows(filters: Filters, span: Window) -> str:
@@ -327,16 +309,28 @@ def period_customer_rows(filters: Filters, span: Window) -> str:
     edges) and ``month_edge_orders``; its partial months at the edges from the orders. A
     customer therefore has about one row per month and scope instead of one per order.
     """
+    return _period_union(
+        filters,
+        span,
+        orders="""o.customer_id, o.channel, o.store_id, o.currency, 1 AS orders,
+            o.total_minor AS revenue, o.ordered_at AS first_at,
+            CAST(NULL AS TIMESTAMP) AS second_at""",
+        months="""s.customer_id, s.channel, s.store_id, s.currency, s.inner_orders AS orders,
+            s.inner_revenue AS revenue, s.inner_first_at AS first_at,
+            s.inner_second_at AS second_at""",
+    )
+
+
+def _period_union(filters: Filters, span: Window | None, *, orders: str, months: str) -> str:
+    """SQL of the union of ``orders`` (columns over the orders ``o``, one row each) for the
+    span's partial months and the edges of its whole months, and of ``months`` (columns over
+    ``customer_months`` ``s``, one row per customer, month and scope) for the orders away from
+    the whole months' edges; in the filters' scope, rows with no orders left out."""
     split = month_split(span)
 
     def one_by_one(table: str, condition: str) -> str:
         conditions = [*order_conditions(filters), condition]
-        return f"""
-            SELECT o.customer_id, o.channel, o.store_id, o.currency, 1 AS orders,
-                   o.total_minor AS revenue, o.ordered_at AS first_at,
-                   CAST(NULL AS TIMESTAMP) AS second_at
-            FROM {table} AS o {where(conditions)}
-        """  # noqa: S608 - values quoted by sql_literal
+        return f"SELECT {orders} FROM {table} AS o {where(conditions)}"  # noqa: S608 - values quoted by sql_literal
 
     parts = [one_by_one("orders_v", edge.condition("o.ordered_at")) for edge in split.edges]
     if split.has_months:
@@ -345,13 +339,6 @@ def period_customer_rows(filters: Filters, span: Window) -> str:
             split.months_condition("s.month"),
             "s.inner_orders > 0",
         ]
-        parts.append(
-            f"""
-            SELECT s.customer_id, s.channel, s.store_id, s.currency, s.inner_orders AS orders,
-                   s.inner_revenue AS revenue, s.inner_first_at AS first_at,
-                   s.inner_second_at AS second_at
-            FROM customer_months AS s {where(rollup)}
-            """  # noqa: S608 - values quoted by sql_literal
-        )
+        parts.append(f"SELECT {months} FROM customer_months AS s {where(rollup)}")  # noqa: S608 - values quoted by sql_literal
         parts.append(one_by_one("month_edge_orders", split.months_condition("o.ordered_at")))
     return " UNION ALL ".join(parts)

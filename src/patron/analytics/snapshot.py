@@ -31,6 +31,7 @@ from patron.analytics.store import (
     open_store,
     snapshot_confirmation_path,
     snapshot_current_as_of,
+    snapshot_info,
     snapshot_path,
     snapshot_taken_at,
 )
@@ -87,14 +88,8 @@ def store_fingerprint(database_url: str) -> str:
 
 def snapshot_fingerprint(path: Path) -> str | None:
     """The store's fingerprint when the snapshot at ``path`` was taken (None: unknown)."""
-    if not path.is_file():
-        return None
-    try:
-        with duckdb.connect(str(path), read_only=True) as connection:
-            row = connection.execute(f"SELECT fingerprint FROM {SNAPSHOT_INFO}").fetchone()  # noqa: S608 - a constant name
-    except duckdb.Error:
-        return None
-    return str(row[0]) if row and row[0] is not None else None
+    fingerprint = snapshot_info(path, "fingerprint")
+    return None if fingerprint is None else str(fingerprint)
 
 
 def refresh_snapshot(database_url: str, *, threads: int | None = None) -> SnapshotInfo:

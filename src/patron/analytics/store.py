@@ -103,16 +103,23 @@ def snapshot_path(database_url: str) -> Path:
     return Path("var") / "analytics" / f"{name}.duckdb"
 
 
-def snapshot_taken_at(path: Path) -> datetime | None:
-    """When the snapshot at ``path`` was taken (UTC), or None if there is none readable."""
+def snapshot_info(path: Path, column: str) -> object | None:
+    """A column of the snapshot's info row (``taken_at``, ``fingerprint``...), or None when
+    there is no readable snapshot at ``path`` or the value is missing."""
     if not path.is_file():
         return None
     try:
         with duckdb.connect(str(path), read_only=True) as connection:
-            row = connection.execute(f"SELECT taken_at FROM {SNAPSHOT_INFO}").fetchone()  # noqa: S608 - a constant name
+            row = connection.execute(f"SELECT {column} FROM {SNAPSHOT_INFO}").fetchone()  # noqa: S608 - names of the code's own
     except duckdb.Error:
         return None
-    return row[0].replace(tzinfo=UTC) if row else None
+    return row[0] if row else None
+
+
+def snapshot_taken_at(path: Path) -> datetime | None:
+    """When the snapshot at ``path`` was taken (UTC), or None if there is none readable."""
+    taken_at = snapshot_info(path, "taken_at")
+    return taken_at.replace(tzinfo=UTC) if isinstance(taken_at, datetime) else None
 
 
 def snapshot_confirmation_path(path: Path) -> Path:
