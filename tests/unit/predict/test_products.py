@@ -102,13 +102,21 @@ def reference_similarity(
     return similar
 
 
+def random_purchases(
+    *, seed: int, customers: int, catalogue: int, most: int
+) -> list[tuple[int, str, str, int, date]]:
+    """Each customer buys 1 to ``most`` products of a catalogue of ``catalogue``, long ago."""
+    generator = random.Random(seed)  # noqa: S311 - test data, not secrets
+    rows = []
+    for customer in range(customers):
+        liked = generator.sample(range(catalogue), generator.randint(1, most))
+        rows += [(customer, f"P{product:02d}", "Goods", 1, OLD) for product in liked]
+    return rows
+
+
 def test_recommendations_are_the_best_candidates_of_the_plain_definition() -> None:
     # given 300 customers buying from 80 products, long ago (nothing excluded)
-    generator = random.Random(11)  # noqa: S311 - test data, not secrets
-    rows = []
-    for customer in range(300):
-        liked = generator.sample(range(80), generator.randint(1, 12))
-        rows += [(customer, f"P{product:02d}", "Goods", 1, OLD) for product in liked]
+    rows = random_purchases(seed=11, customers=300, catalogue=80, most=12)
     frame = bought(rows)
     model = fit_next_products(frame, AS_OF)
     ids = np.arange(300)
@@ -134,11 +142,7 @@ def test_reasons_are_the_same_whether_pairs_are_looked_up_dense_or_by_search(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     # given a catalogue looked up from a dense copy, and the same one by binary search
-    generator = random.Random(5)  # noqa: S311 - test data, not secrets
-    rows = []
-    for customer in range(200):
-        liked = generator.sample(range(40), generator.randint(1, 8))
-        rows += [(customer, f"P{product:02d}", "Goods", 1, OLD) for product in liked]
+    rows = random_purchases(seed=5, customers=200, catalogue=40, most=8)
     frame = bought(rows)
     model = fit_next_products(frame, AS_OF)
     history = purchase_history(model, frame, np.arange(200), AS_OF)
