@@ -22,6 +22,7 @@ from patron.analytics.contract import (
     Unit,
     UnknownReportError,
 )
+from patron.analytics.isolation import ReportRunner, reads_need_own_process, run_in_own_process
 from patron.analytics.registry import builtin_reports, run_report
 from patron.analytics.render import MEDIA_TYPES, ReportFormat, render_report
 from patron.analytics.request import (
@@ -61,6 +62,7 @@ __all__ = [
     "ReportRegistry",
     "ReportRequest",
     "ReportRequestError",
+    "ReportRunner",
     "Series",
     "SnapshotInfo",
     "Table",
@@ -70,9 +72,11 @@ __all__ = [
     "local_today",
     "open_store",
     "parse_request",
+    "reads_need_own_process",
     "refresh_snapshot",
     "refresh_stale_snapshot",
     "render_report",
+    "run_in_own_process",
     "run_report",
     "snapshot_path",
 ]

@@ -22,6 +22,7 @@ import duckdb
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
+from patron.analytics.isolation import reads_need_own_process, run_in_own_process
 from patron.analytics.rollups import write_rollups
 from patron.analytics.store import (
     SNAPSHOT_INFO,
@@ -169,8 +170,10 @@ def refresh_stale_snapshot(
     asked for). The default refreshes at half the age after which reports stop reading a
     snapshot, so that they keep reading one while the next is written. Two refreshers of
     the same snapshot at once (two workers on one machine) are kept apart by a lock file:
-    the second returns None. Raises ``AnalyticsStoreError`` as ``refresh_snapshot`` does,
-    or when the check's time cannot be recorded.
+    the second returns None. The snapshot of a SQLite store is written by a child process,
+    so that a caller which writes the store meanwhile is safe. Raises
+    ``AnalyticsStoreError`` as ``refresh_snapshot`` does, or when the check's time cannot be
+    recorded.
     """
     # Taken before the store is read: the store is known identical to the snapshot as of then.
     checked_at = now or datetime.now(UTC)
@@ -192,6 +195,10 @@ def refresh_stale_snapshot(
             if snapshot_fingerprint(path) == store_fingerprint(database_url):
                 _confirm_snapshot(path, taken_at, checked_at)
                 return None
+            # The caller writes the store (the worker); DuckDB's copy of SQLite must not open
+            # it beside Python's in one process (``patron.analytics.isolation``).
+            if reads_need_own_process(database_url):
+                return run_in_own_process(refresh_snapshot, database_url, threads=threads)
             return refresh_snapshot(database_url, threads=threads)
     except OSError as error:
         msg = f"cannot lock the analytics snapshot at {lock_path}: {error.strerror}"

@@ -12,7 +12,7 @@ from fastapi.staticfiles import StaticFiles
 from fastapi_offline import FastAPIOffline
 
 import patron
-from patron import ingest
+from patron import analytics, ingest
 from patron.storage import make_engine, make_session_factory
 from patron.web import pages, predictions, profiles, reports, review, tracking
 from patron.web.auth import require_admin
@@ -36,6 +36,7 @@ class AppServices:
     sessions: sessionmaker[Session]
     writer: ingest.EventWriter
     collector: ingest.Collector
+    reports: analytics.ReportRunner
 
 
 # SQLite takes one writer at a time; PostgreSQL commits several groups of events in parallel.
@@ -57,6 +58,8 @@ def create_app(settings: Settings) -> FastAPI:
         sessions=sessions,
         writer=writer,
         collector=ingest.Collector(sessions, writer),
+        # Reports of a SQLite store run in child processes: this process writes the store.
+        reports=analytics.ReportRunner(settings.database_url),
     )
 
     @asynccontextmanager
@@ -73,6 +76,7 @@ def create_app(settings: Settings) -> FastAPI:
             yield
         finally:
             writer.stop()
+            services.reports.close()
             engine.dispose()
 
     # FastAPIOffline serves the Swagger UI and ReDoc assets itself: no CDN at run time.

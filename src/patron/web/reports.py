@@ -49,7 +49,8 @@ def show_report(  # noqa: PLR0917 - one parameter per query parameter
     top: int | None = Query(None, description="Length of ranked lists (default 20)"),
     report_format: str = Query("json", alias="format", description="json, csv, html or png"),
 ) -> Response:
-    settings = services(request).settings
+    app_services = services(request)
+    settings = app_services.settings
     try:
         definition = predict.every_report().get(name)
     except analytics.UnknownReportError as error:
@@ -75,7 +76,7 @@ def show_report(  # noqa: PLR0917 - one parameter per query parameter
     except analytics.ReportRequestError as error:
         return _invalid(error.parameter, error.message)
     try:
-        result = analytics.run_report(settings.database_url, definition, report_request)
+        result = app_services.reports.run(definition, report_request)
     except analytics.AnalyticsStoreError as error:
         return error_response(503, "analytics_unavailable", str(error))
     return Response(
