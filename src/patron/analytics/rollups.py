@@ -10,21 +10,29 @@ beside the views' rows:
   filter on channel and store is a selection of its rows; a customer's first order in scope
   is the earliest of the selected rows' first orders; all the data is a group-by of it.
 * ``customer_months``: per UTC month, channel, store, currency and customer, the orders,
-  revenue and two earliest order times away from the month's edges, and the departments
-  bought.
+  revenue, two earliest order times and departments bought of the orders away from the
+  month's edges (more than a day from its start and end).
+* ``month_edge_orders``: the orders near a month's edge, one by one (about 7 %), with their
+  departments; ``edge_items``: the categories and products of each of them.
+* ``customer_summary``: one row per identified customer over every channel and store: the
+  first order, and the months after it holding an order away from the edges, as bits.
 * ``basket_orders``, ``basket_items``, ``basket_pairs``: per UTC month, channel and store,
   the orders with lines, the orders holding each category and product, and each pair of
   them bought in the same order. Order counts add up over months, so a period sums them.
 
-Every figure read from them is exact: months are UTC months, and a period whose bounds are
-not UTC month starts reads its whole months from the rollups and its partial edge months
-from the orders themselves (``month_split``). A report answers the same from the rollups as
-from the rows (tests compare both on every report).
+Every figure read from them is exact in any time zone: an order away from a UTC month's
+edges is in that month in every zone (offsets are within 14 hours), and a period of local
+days has its bounds at local midnights, so a bound on the first of a month cuts no month's
+inner part. A period reads the months whose inner part it holds from the rollups, the
+orders near the edges one by one, and a month whose inner part a bound cuts from the orders
+themselves (``month_split``). A report answers the same from the rollups as from the rows
+(tests compare both on every report).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from patron.analytics.scope import Window, local_time, order_conditions, sql_literal, where
@@ -57,6 +65,8 @@ ROLLUP_NAMES = (
     "customer_scopes",
     "customer_months",
     "month_edge_orders",
+    "customer_summary",
+    "edge_items",
     "basket_orders",
     "basket_names",
     "basket_items",
@@ -64,8 +74,11 @@ ROLLUP_NAMES = (
     "basket_pairs_all",
 )
 
-# The column added last to the rollups: a snapshot without it is read row by row.
-ROLLUP_NEWEST_COLUMN = "inner_second_at"
+# The column of ``customer_months`` added last: a snapshot without it is read row by row.
+ROLLUP_NEWEST_COLUMN = "inner_departments"
+# Months after a customer's first kept as bits of a BIGINT in ``customer_summary.inner_months``
+# (cohorts read up to twelve; shifting by up to two more must not overflow).
+MONTH_BITS = 60
 
 
 def _department(column: str) -> str:
@@ -83,6 +96,14 @@ def write_rollups(connection: duckdb.DuckDBPyConnection, schema: str) -> dict[st
         SELECT {sql_literal(kind)} AS kind, item,
                CAST(row_number() OVER (ORDER BY item) AS INTEGER) AS id
         FROM (SELECT DISTINCT {item} AS item FROM {s}.order_lines_v AS l WHERE {item} IS NOT NULL)
+        """  # noqa: S608 - a schema name and constants
+        for kind, item in BASKET_KINDS.items()
+    )
+    edge_items = " UNION ALL ".join(
+        f"""
+        SELECT DISTINCT e.order_pk, e.ordered_at, e.channel, e.store_id, n.kind, n.id AS item
+        FROM {s}.month_edge_orders AS e JOIN {s}.order_lines_v AS l USING (order_pk)
+        JOIN {s}.basket_names AS n ON n.kind = {sql_literal(kind)} AND n.item = {item}
         """  # noqa: S608 - a schema name and constants
         for kind, item in BASKET_KINDS.items()
     )
@@ -131,16 +152,41 @@ def write_rollups(connection: duckdb.DuckDBPyConnection, schema: str) -> dict[st
                min(o.ordered_at, 2) FILTER (
                    WHERE NOT {NEAR_MONTH_EDGE.format(column="o.ordered_at")})[2]
                    AS inner_second_at,
-               bit_or(d.departments) AS departments
+               bit_or(d.departments) FILTER (
+                   WHERE NOT {NEAR_MONTH_EDGE.format(column="o.ordered_at")})
+                   AS inner_departments
         FROM {s}.orders_v AS o LEFT JOIN rollup_order_departments AS d USING (order_pk)
         GROUP BY ALL ORDER BY month
         """,  # noqa: S608 - a schema name and constants
         f"""
         CREATE TABLE {s}.month_edge_orders AS
         SELECT o.order_pk, o.ordered_at, o.channel, o.store_id, o.currency, o.total_minor,
-               o.customer_id
-        FROM {s}.orders_v AS o WHERE {NEAR_MONTH_EDGE.format(column="o.ordered_at")}
+               o.customer_id, d.departments
+        FROM {s}.orders_v AS o LEFT JOIN rollup_order_departments AS d USING (order_pk)
+        WHERE {NEAR_MONTH_EDGE.format(column="o.ordered_at")}
         ORDER BY o.ordered_at
+        """,  # noqa: S608 - a schema name and constants
+        # One row per identified customer over every channel and store: the first order
+        # and the UTC months after it holding an order away from the months' edges, as bits
+        # (bit i: the i-th month after the first order's), for requests without filters.
+        f"""
+        CREATE TABLE {s}.customer_summary AS
+        WITH firsts AS (
+            SELECT customer_id, min(first_at) AS first_at,
+                   arg_min(first_pk, (first_at, first_pk)) AS first_pk,
+                   arg_min(channel, (first_at, first_pk)) AS first_channel
+            FROM {s}.customer_scopes WHERE customer_id IS NOT NULL GROUP BY 1
+        ), ages AS (
+            SELECT f.customer_id,
+                   datediff('month', date_trunc('month', f.first_at), m.month) AS age
+            FROM firsts AS f JOIN {s}.customer_months AS m USING (customer_id)
+            WHERE m.inner_orders > 0
+        ), masks AS (
+            SELECT customer_id, bit_or(CAST(1 AS BIGINT) << age) AS inner_months
+            FROM ages WHERE age < {MONTH_BITS} GROUP BY 1
+        )
+        SELECT f.*, coalesce(m.inner_months, 0) AS inner_months
+        FROM firsts AS f LEFT JOIN masks AS m USING (customer_id) ORDER BY f.customer_id
         """,  # noqa: S608 - a schema name and constants
         f"""
         CREATE TABLE {s}.basket_orders AS
@@ -150,8 +196,11 @@ def write_rollups(connection: duckdb.DuckDBPyConnection, schema: str) -> dict[st
         WHERE o.order_pk IN (SELECT order_pk FROM rollup_order_departments)
         GROUP BY ALL ORDER BY month
         """,  # noqa: S608 - a schema name and constants
-        "DROP TABLE rollup_order_departments",
         f"CREATE TABLE {s}.basket_names AS {numbered} ORDER BY kind, id",
+        # The items of each order near a month's edge: a period adds or takes away those
+        # orders one by one around the months it reads from the basket counts.
+        f"CREATE TABLE {s}.edge_items AS {edge_items} ORDER BY ordered_at",
+        "DROP TABLE rollup_order_departments",
         f"""
         CREATE TABLE {s}.basket_items (
             month TIMESTAMP, channel VARCHAR, store_id VARCHAR, kind VARCHAR, item INTEGER,
@@ -205,32 +254,69 @@ def write_rollups(connection: duckdb.DuckDBPyConnection, schema: str) -> dict[st
 
 @dataclass(frozen=True)
 class MonthSplit:
-    """A window cut into whole UTC months ``[first, last)`` (read from the rollups; none when
-    ``first`` is None) and the partial edges (read from the orders); all the data is every
-    month and no edge."""
+    """How a window is read from the rollups.
+
+    * The months ``[first, last)`` (UTC month starts; none when ``first`` is None) are those
+      whose inner part, the orders more than a day from the month's edges, lies wholly in the
+      window: their inner orders are read from the per-month rollups.
+    * ``edges`` are the window's part of a month whose inner part it cuts (a bound more than
+      a day inside a month): read from the orders.
+    * Every other order of the window is near a month's edge: read one by one from
+      ``month_edge_orders`` (``edge_orders_condition``).
+
+    A period of local days has its bounds at a local midnight; when that is the first of a
+    month it is within 14 hours of a UTC month's start, so it cuts no month's inner part.
+    All the data is every month, no edge, and every order near an edge.
+    """
 
     first: datetime | None
     last: datetime | None
     edges: tuple[Window, ...]
-    every_month: bool = False
+    span: Window | None = None
+
+    @property
+    def every_month(self) -> bool:
+        return self.span is None
 
     @property
     def has_months(self) -> bool:
         return self.every_month or self.first is not None
 
     def months_condition(self, column: str) -> str:
-        """SQL: ``column`` (a time) is in the whole months."""
-        if self.every_month:
+        """SQL: ``column`` (a time) is in the months read from the rollups."""
+        if self.span is None:
             return "true"
         if self.first is None or self.last is None:
             return "false"
         return Window(self.first, self.last).condition(column)
 
+    def span_condition(self, column: str) -> str:
+        """SQL: ``column`` (a time) is in the window."""
+        return "true" if self.span is None else self.span.condition(column)
 
-def _next_month_start(at: datetime) -> datetime:
-    start = at.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
-    if start == at:
-        return start
+    def edge_orders_condition(self, column: str) -> str:
+        """SQL: an order near a month's edge at ``column`` is in the window and not in one of
+        the ``edges`` (read from the orders)."""
+        return " AND ".join(
+            [self.span_condition(column), *(f"NOT ({e.condition(column)})" for e in self.edges)]
+        )
+
+    def outside_condition(self, column: str) -> str:
+        """SQL: ``column`` is in the months read from the rollups but not in the window; only
+        orders near a month's edge can be (what a sum of whole months takes away)."""
+        if self.span is None or self.first is None:
+            return "false"
+        return f"{self.months_condition(column)} AND NOT ({self.span.condition(column)})"
+
+
+_DAY = timedelta(days=1)
+
+
+def _month_start(at: datetime) -> datetime:
+    return at.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+
+
+def _next_month(start: datetime) -> datetime:
     return (
         start.replace(year=start.year + 1, month=1)
         if start.month == 12
@@ -238,20 +324,33 @@ def _next_month_start(at: datetime) -> datetime:
     )
 
 
+def _cuts_inner(at: datetime) -> bool:
+    """Whether a bound at ``at`` falls strictly inside its month's inner part."""
+    start = _month_start(at)
+    return start + _DAY < at < _next_month(start) - _DAY
+
+
 def month_split(span: Window | None) -> MonthSplit:
-    """Whole UTC months of ``span`` and its edges; all the data (None) is every month."""
+    """The months of ``span`` read from the rollups, its edges read from the orders (see
+    ``MonthSplit``); all the data (None) is every month."""
     if span is None:
-        return MonthSplit(None, None, (), every_month=True)
-    first = _next_month_start(span.start)
-    last = span.end.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+        return MonthSplit(None, None, ())
+    # The first month whose inner part starts at or after the window's start, and the month
+    # after the last whose inner part ends at or before the window's end.
+    first = _month_start(span.start - _DAY)
+    if first + _DAY < span.start:
+        first = _next_month(first)
+    last = _month_start(span.end + _DAY)
+    edges: list[Window] = []
+    if _cuts_inner(span.start):
+        edges.append(Window(span.start, min(_next_month(_month_start(span.start)), span.end)))
+    if _cuts_inner(span.end):
+        edge = Window(max(_month_start(span.end), span.start), span.end)
+        if edge not in edges:
+            edges.append(edge)
     if first >= last:
-        return MonthSplit(None, None, (span,))
-    edges = tuple(
-        edge
-        for edge in (Window(span.start, first), Window(last, span.end))
-        if edge.start < edge.end
-    )
-    return MonthSplit(first, last, edges)
+        return MonthSplit(None, None, tuple(edges), span)
+    return MonthSplit(first, last, tuple(edges), span)
 
 
 def scope_conditions(filters: Filters, alias: str) -> list[str]:
@@ -268,6 +367,10 @@ def scopes_sql(filters: Filters, extra: list[str] | None = None) -> str:
 def firsts_sql(filters: Filters, end: datetime | None) -> str:
     """Each identified customer's first order in the filters' scope (time, channel), among
     customers whose first order is before ``end`` (every customer when None)."""
+    if not filters.channels and not filters.stores:
+        # Every channel and store: one row per customer already.
+        before = f"WHERE first_at < {sql_literal(end)}" if end is not None else ""
+        return f"SELECT customer_id, first_at, first_channel FROM customer_summary {before}"  # noqa: S608 - values quoted by sql_literal
     having = f"HAVING min(first_at) < {sql_literal(end)}" if end is not None else ""
     return f"""
         SELECT customer_id, min(first_at) AS first_at,
@@ -285,7 +388,8 @@ def local_month_rows(
     scope; ``revenue`` counts orders in ``currency`` only.
 
     The rollup's orders away from a UTC month's edges are in that month in any zone; the
-    orders near an edge, and those in the span's partial months, are read one by one.
+    orders near an edge, and those of a month whose inner part a bound cuts, are read one by
+    one.
     """
     money = f"currency = {sql_literal(currency or '')}"
     local = local_time("o.ordered_at", timezone)
@@ -305,9 +409,10 @@ def period_customer_rows(filters: Filters, span: Window) -> str:
     and revenue and the two earliest of ``first_at`` and ``second_at`` are those of the
     orders in ``span`` and the filters' scope. No row has zero orders.
 
-    The span's whole UTC months come from ``customer_months`` (orders away from the months'
-    edges) and ``month_edge_orders``; its partial months at the edges from the orders. A
-    customer therefore has about one row per month and scope instead of one per order.
+    The orders away from the edges of the span's months come from ``customer_months``, those
+    near an edge from ``month_edge_orders``, a month whose inner part a bound cuts from the
+    orders (``month_split``). A customer therefore has about one row per month and scope
+    instead of one per order.
     """
     return _period_union(
         filters,
@@ -323,9 +428,9 @@ def period_customer_rows(filters: Filters, span: Window) -> str:
 
 def _period_union(filters: Filters, span: Window | None, *, orders: str, months: str) -> str:
     """SQL of the union of ``orders`` (columns over the orders ``o``, one row each) for the
-    span's partial months and the edges of its whole months, and of ``months`` (columns over
-    ``customer_months`` ``s``, one row per customer, month and scope) for the orders away from
-    the whole months' edges; in the filters' scope, rows with no orders left out."""
+    span's edges (``MonthSplit``) and its orders near a month's edge, and of ``months``
+    (columns over ``customer_months`` ``s``, one row per customer, month and scope) for the
+    other orders; in the filters' scope, rows with no orders left out."""
     split = month_split(span)
 
     def one_by_one(table: str, condition: str) -> str:
@@ -333,6 +438,7 @@ def _period_union(filters: Filters, span: Window | None, *, orders: str, months:
         return f"SELECT {orders} FROM {table} AS o {where(conditions)}"  # noqa: S608 - values quoted by sql_literal
 
     parts = [one_by_one("orders_v", edge.condition("o.ordered_at")) for edge in split.edges]
+    parts.append(one_by_one("month_edge_orders", split.edge_orders_condition("o.ordered_at")))
     if split.has_months:
         rollup = [
             *scope_conditions(filters, "s"),
@@ -340,5 +446,4 @@ def _period_union(filters: Filters, span: Window | None, *, orders: str, months:
             "s.inner_orders > 0",
         ]
         parts.append(f"SELECT {months} FROM customer_months AS s {where(rollup)}")  # noqa: S608 - values quoted by sql_literal
-        parts.append(one_by_one("month_edge_orders", split.months_condition("o.ordered_at")))
     return " UNION ALL ".join(parts)

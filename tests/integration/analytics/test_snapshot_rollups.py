@@ -42,6 +42,21 @@ REQUESTS: list[tuple[str, dict[str, Any]]] = [
         },
     ),
     ("one channel, all data", {"channels": ["eshop"]}),
+    (
+        "a year of one channel against the year before, London",
+        {
+            "date_from": "2025-01-01",
+            "date_to": "2025-12-31",
+            "compare": "previous-year",
+            "channels": ["eshop"],
+            "timezone": "Europe/London",
+        },
+    ),
+    (
+        # Bounds within a day of a month's start but not on it, and one deep in a month.
+        "from the second of a month to the thirtieth, Auckland",
+        {"date_from": "2025-03-02", "date_to": "2025-10-30", "timezone": "Pacific/Auckland"},
+    ),
     ("within one month", {"date_from": "2025-05-03", "date_to": "2025-05-20"}),
 ]
 

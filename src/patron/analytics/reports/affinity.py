@@ -115,7 +115,8 @@ def _as_pairs(rows: list[tuple[Any, ...]]) -> list[tuple[str, str, int, int, int
 
 
 def _edge_orders(request: ReportRequest, split: MonthSplit) -> str | None:
-    """SQL of the orders in scope in the partial months of the period (None if none)."""
+    """SQL of the orders in scope in the period's edges, read from the orders (None if
+    none)."""
     if not split.edges:
         return None
     edges = " OR ".join(edge.condition("o.ordered_at") for edge in split.edges)
@@ -130,8 +131,9 @@ def _rollup_conditions(request: ReportRequest, split: MonthSplit) -> str:
 def _basket_pairs_from_rollups(
     store: AnalyticsStore, request: ReportRequest, split: MonthSplit, kind: str, top: int
 ) -> list[tuple[str, str, int, int, int, int]]:
-    """Pairs of items in the same order: the rollup's counts of the whole months, plus the
-    orders of the partial months counted one by one."""
+    """Pairs of items in the same order: the rollup's counts of the months it is read for,
+    less the orders of those months outside the period and plus the period's other orders,
+    counted one by one (order counts add up, so the sum is the period's)."""
     rollup = _rollup_conditions(request, split)
     kind_sql = sql_literal(kind)
     counts = f"SELECT item, orders AS n FROM basket_items AS s {rollup} AND s.kind = {kind_sql}"  # noqa: S608 - values quoted by sql_literal
@@ -141,23 +143,43 @@ def _basket_pairs_from_rollups(
     else:
         pairs = f"SELECT a, b, orders AS n FROM basket_pairs AS s {rollup} AND s.kind = {kind_sql}"  # noqa: S608 - values quoted by sql_literal
     baskets = f"SELECT orders AS total FROM basket_orders AS s {rollup}"  # noqa: S608 - values quoted by sql_literal
+    if split.every_month:
+        rows = store.connection.execute(_ranked(counts, pairs, baskets, top, kind)).fetchall()
+        return _as_pairs(rows)
+    # Orders near a month's edge: added when in the period outside the summed months,
+    # taken away when in the summed months outside the period.
+    added = split.edge_orders_condition("e.ordered_at")
+    taken = split.outside_condition("e.ordered_at")
+    near_edge = where(
+        [
+            *scope_conditions(request.filters, "e"),
+            f"e.kind = {kind_sql}",
+            f"(({added} AND NOT ({split.months_condition('e.ordered_at')})) OR ({taken}))",
+        ]
+    )
+    one_by_one = f"""
+        SELECT e.order_pk, e.item,
+               CASE WHEN {split.months_condition("e.ordered_at")} THEN -1 ELSE 1 END AS sign
+        FROM edge_items AS e {near_edge}
+    """  # noqa: S608 - values quoted by sql_literal
     edge_orders = _edge_orders(request, split)
     if edge_orders is not None:
-        store.connection.execute(
-            f"""
-            CREATE OR REPLACE TEMP TABLE affinity_edge_items AS
-            SELECT DISTINCT o.order_pk, n.id AS item
+        one_by_one += f"""
+            UNION ALL
+            SELECT DISTINCT o.order_pk, n.id AS item, 1 AS sign
             FROM ({edge_orders}) AS o JOIN order_lines_v AS l USING (order_pk)
             JOIN basket_names AS n ON n.kind = {kind_sql} AND n.item = {BASKET_KINDS[kind]}
-            """  # noqa: S608 - values quoted by sql_literal
-        )
-        counts += " UNION ALL SELECT item, count(*) FROM affinity_edge_items GROUP BY 1"
-        pairs += (
-            " UNION ALL SELECT a.item, b.item, count(*) FROM affinity_edge_items AS a "
-            "JOIN affinity_edge_items AS b ON b.order_pk = a.order_pk AND a.item < b.item "
-            "GROUP BY 1, 2"
-        )
-        baskets += " UNION ALL SELECT count(DISTINCT order_pk) FROM affinity_edge_items"
+        """  # noqa: S608 - values quoted by sql_literal
+    store.connection.execute(f"CREATE OR REPLACE TEMP TABLE affinity_edge_items AS {one_by_one}")
+    counts += " UNION ALL SELECT item, sum(sign) FROM affinity_edge_items GROUP BY 1"
+    pairs += (
+        " UNION ALL SELECT a.item, b.item, sum(a.sign) FROM affinity_edge_items AS a "
+        "JOIN affinity_edge_items AS b ON b.order_pk = a.order_pk AND a.item < b.item "
+        "GROUP BY 1, 2"
+    )
+    baskets += (
+        " UNION ALL SELECT sum(sign) FROM (SELECT DISTINCT order_pk, sign FROM affinity_edge_items)"
+    )
     rows = store.connection.execute(_ranked(counts, pairs, baskets, top, kind)).fetchall()
     return _as_pairs(rows)
 
@@ -166,16 +188,26 @@ def _department_pairs_from_rollups(
     store: AnalyticsStore, request: ReportRequest, split: MonthSplit, top: int
 ) -> list[tuple[str, str, int, int, int, int]]:
     """Departments bought by the same customers: each customer's departments as a bit mask
-    (from the rollups, plus the orders of the partial months), customers counted per mask,
-    items and pairs counted from the masks."""
+    (from the rollups: the months' orders away from their edges, the orders near an edge one
+    by one, and the lines of the period's edges), customers counted per mask, items and pairs
+    counted from the masks."""
     if split.every_month:
         masks = scopes_sql(request.filters, ["s.customer_id IS NOT NULL"])
     else:
         rollup = _rollup_conditions(request, split)
-        masks = (
-            f"SELECT customer_id, departments FROM customer_months AS s {rollup} "  # noqa: S608 - values quoted by sql_literal
-            "AND s.customer_id IS NOT NULL"
+        near_edge = where(
+            [
+                *scope_conditions(request.filters, "e"),
+                split.edge_orders_condition("e.ordered_at"),
+                "e.customer_id IS NOT NULL",
+            ]
         )
+        masks = f"""
+            SELECT customer_id, inner_departments AS departments FROM customer_months AS s
+            {rollup} AND s.customer_id IS NOT NULL
+            UNION ALL
+            SELECT customer_id, departments FROM month_edge_orders AS e {near_edge}
+        """  # noqa: S608 - values quoted by sql_literal
     edge_orders = _edge_orders(request, split)
     if edge_orders is not None:
         masks = f"""

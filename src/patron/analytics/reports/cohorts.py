@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from patron.analytics.contract import Chart, ChartKind, Column, Series, Table, Unit
-from patron.analytics.rollups import firsts_sql, local_month_rows
+from patron.analytics.rollups import MONTH_BITS, firsts_sql, local_month_rows
 from patron.analytics.scope import (
     ANONYMOUS_NOTE,
     assemble_report,
@@ -30,6 +30,8 @@ TITLE = "Cohort retention"
 MONTHS = 12
 # The months after the first at which first channels are compared.
 CHANNEL_MILESTONES = (1, 3, 6, 12)
+# The oldest age read.
+OLDEST = max(MONTHS, *CHANNEL_MILESTONES)
 
 
 def _customer_months(store: AnalyticsStore, request: ReportRequest) -> str:
@@ -68,7 +70,6 @@ def _customer_months_from_rollups(store: AnalyticsStore, request: ReportRequest)
     # Only ages up to the last shown are read. A customer's cohort (their earliest local
     # month) is the month of their first order, or the month before when a clock went back
     # across a month's start: months outside that reach are dropped before the distinct.
-    oldest = max(MONTHS, *CHANNEL_MILESTONES)
     first_month = f"CAST(date_trunc('month', {local_time('first_at', request.timezone)}) AS DATE)"
     store.connection.execute(
         f"""
@@ -77,21 +78,76 @@ def _customer_months_from_rollups(store: AnalyticsStore, request: ReportRequest)
         m AS MATERIALIZED (
             SELECT r.customer_id, r.month FROM ({months}) AS r JOIN f USING (customer_id)
             WHERE r.month >= f.first_month - INTERVAL 1 MONTH
-              AND r.month <= f.first_month + INTERVAL {oldest} MONTH
+              AND r.month <= f.first_month + INTERVAL {OLDEST} MONTH
             GROUP BY 1, 2
         ), cohorts AS (SELECT customer_id, min(month) AS cohort FROM m GROUP BY 1)
         SELECT f.customer_id, c.cohort, f.first_at, f.first_channel,
                datediff('month', c.cohort, m.month) AS age
         FROM f JOIN cohorts AS c USING (customer_id) JOIN m USING (customer_id)
-        WHERE datediff('month', c.cohort, m.month) <= {oldest}
+        WHERE datediff('month', c.cohort, m.month) <= {OLDEST}
         """  # noqa: S608 - values quoted by sql_literal
     )
     return "cohort_months"
 
 
-def _last_month(store: AnalyticsStore, request: ReportRequest, months: str) -> date | None:
+def _every_customer_from_rollups(store: AnalyticsStore, request: ReportRequest) -> str:
+    """``_cohort_customers`` for all the data in every channel and store, from the table of
+    one row per customer: the UTC months after the first order's holding an order away from
+    the months' edges are that customer's local months in any zone (as bits), and their
+    orders near a month's edge are placed in their local month one by one."""
+    local_first = local_time("first_at", request.timezone)
+    local_edge = local_time("e.ordered_at", request.timezone)
+    # Bits are counted from the month before the first order's local month (the earliest a
+    # cohort can be: a clock going back across a month's start); the inner months' bits are
+    # moved from the first order's UTC month to that base (by 0, 1 or 2).
+    store.connection.execute(
+        f"""
+        CREATE OR REPLACE TEMP TABLE cohort_customers AS
+        WITH c AS MATERIALIZED (
+            SELECT customer_id, first_at, first_channel, inner_months,
+                   CAST(date_trunc('month', {local_first}) - INTERVAL 1 MONTH AS DATE) AS base
+            FROM customer_summary
+        ), edges AS (
+            SELECT e.customer_id, bit_or(CAST(1 AS BIGINT) << datediff(
+                       'month', c.base, date_trunc('month', {local_edge}))) AS months
+            FROM month_edge_orders AS e JOIN c USING (customer_id)
+            WHERE datediff('month', c.base, date_trunc('month', {local_edge}))
+                  BETWEEN 0 AND {MONTH_BITS - 1}
+            GROUP BY 1
+        ), combined AS (
+            SELECT c.customer_id, c.first_at, c.first_channel, c.base,
+                   (c.inner_months << datediff('month', c.base, date_trunc('month', c.first_at)))
+                   | coalesce(edges.months, 0) AS months
+            FROM c LEFT JOIN edges USING (customer_id)
+        )
+        SELECT customer_id, first_at, first_channel,
+               CASE WHEN months & 1 = 1 THEN base
+                    ELSE CAST(base + INTERVAL 1 MONTH AS DATE) END AS cohort,
+               CASE WHEN months & 1 = 1 THEN months ELSE months >> 1 END AS ages
+        FROM combined
+        """  # noqa: S608 - values quoted by sql_literal
+    )
+    return "cohort_customers"
+
+
+def _cohort_customers(store: AnalyticsStore, months: str) -> str:
+    """One row per customer of the ``months`` table: cohort, first order, first channel, and
+    the ages they bought at as bits (bit k: the k-th month after the cohort's)."""
+    store.connection.execute(
+        f"""
+        CREATE OR REPLACE TEMP TABLE cohort_customers AS
+        SELECT customer_id, any_value(cohort) AS cohort, any_value(first_at) AS first_at,
+               any_value(first_channel) AS first_channel,
+               bit_or(CAST(1 AS BIGINT) << age) FILTER (WHERE age < {MONTH_BITS}) AS ages
+        FROM {months} GROUP BY customer_id
+        """  # noqa: S608 - a constant name
+    )
+    return "cohort_customers"
+
+
+def _last_month(store: AnalyticsStore, request: ReportRequest, months: str | None) -> date | None:
     """The last month any order is seen: later ages are not yet observable."""
-    if not store.rollups:
+    if months is not None:
         last = store.connection.execute(
             f"SELECT max(date_add(cohort, to_months(age))) FROM {months}"  # noqa: S608 - a constant name
         ).fetchone()
@@ -108,23 +164,31 @@ def _last_month(store: AnalyticsStore, request: ReportRequest, months: str) -> d
     return last[0] if last else None
 
 
+def _bought(age: int) -> str:
+    return f"(ages >> {age}) & 1 = 1"
+
+
 def cohorts(store: AnalyticsStore, request: ReportRequest) -> Report:
     """Retention triangle by first-purchase month, and retention by first channel."""
-    if store.rollups:
-        months = _customer_months_from_rollups(store, request)
-    else:
+    if not store.rollups:
         months = _customer_months(store, request)
+        last_month = _last_month(store, request, months)
+        customers = _cohort_customers(store, months)
+    elif request.period is None and not request.filters.channels and not request.filters.stores:
+        customers = _every_customer_from_rollups(store, request)
+        last_month = _last_month(store, request, None)
+    else:
+        customers = _cohort_customers(store, _customer_months_from_rollups(store, request))
+        last_month = _last_month(store, request, None)
     start = (
         f"first_at >= {sql_literal(window(request.period, request.timezone).start)}"
         if request.period
         else "true"
     )
-    last_month = _last_month(store, request, months)
-    # A customer has one row per age and a row of age 0 (the cohort is their first month):
-    # rows of an age count customers, rows of age 0 count each customer once.
-    ages = ", ".join(f"count(*) FILTER (WHERE age = {k}) AS m{k}" for k in range(MONTHS + 1))
+    # One row per customer, bit 0 of their ages set (the cohort is their first month).
+    ages = ", ".join(f"count(*) FILTER (WHERE {_bought(k)}) AS m{k}" for k in range(MONTHS + 1))
     rows = store.connection.execute(
-        f"SELECT cohort, {ages} FROM {months} WHERE {start} GROUP BY 1 ORDER BY 1"  # noqa: S608 - values quoted by sql_literal
+        f"SELECT cohort, {ages} FROM {customers} WHERE {start} GROUP BY 1 ORDER BY 1"  # noqa: S608 - values quoted by sql_literal
     ).fetchall()
     columns = (
         Column("cohort", "First purchase month"),
@@ -149,16 +213,18 @@ def cohorts(store: AnalyticsStore, request: ReportRequest) -> Report:
                 ),
             )
         )
-    milestones = ", ".join(f"count(*) FILTER (WHERE age = {k}) AS m{k}" for k in CHANNEL_MILESTONES)
+    milestones = ", ".join(
+        f"count(*) FILTER (WHERE {_bought(k)}) AS m{k}" for k in CHANNEL_MILESTONES
+    )
     eligible = ", ".join(
-        f"count(*) FILTER (WHERE age = 0 AND datediff('month', cohort, "
+        f"count(*) FILTER (WHERE datediff('month', cohort, "
         f"{sql_literal(last_month) if last_month else 'cohort'}) >= {k}) AS e{k}"
         for k in CHANNEL_MILESTONES
     )
     by_channel = store.connection.execute(
         f"""
-        SELECT first_channel, count(*) FILTER (WHERE age = 0), {milestones}, {eligible}
-        FROM {months} WHERE {start} GROUP BY 1 ORDER BY 2 DESC, 1
+        SELECT first_channel, count(*), {milestones}, {eligible}
+        FROM {customers} WHERE {start} GROUP BY 1 ORDER BY 2 DESC, 1
         """  # noqa: S608 - values quoted by sql_literal
     ).fetchall()
     count = len(CHANNEL_MILESTONES)

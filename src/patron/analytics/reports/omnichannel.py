@@ -27,6 +27,8 @@ TITLE = "Omnichannel vs single-channel customers"
 # in the period; only customers whose first order leaves that much time before the data's
 # end are counted (so that recent customers do not look lost).
 RETENTION_DAYS = 90
+# Channels are bits of a BIGINT when the rollups are read; more are read from the orders.
+MAX_CHANNELS = 62
 
 
 def _per_customer(
@@ -38,9 +40,10 @@ def _per_customer(
     money = f"currency = {sql_literal(currency or '')}"
     found = store.connection.execute("SELECT max(ordered_at) FROM orders_v").fetchone()
     data_end = sql_literal(found[0]) if found and found[0] else "NULL"
-    if store.rollups:
+    channels = _channel_bits(store) if store.rollups else []
+    if store.rollups and len(channels) <= MAX_CHANNELS:
         # Each customer's rows of a rollup (all the data: one per channel, store and
-        # currency; a period: one per month and scope, and the orders of the partial months)
+        # currency; a period: one per month and scope, and the orders near a month's edge)
         # hold their orders, revenue and two earliest orders per row; the second order of
         # all is the earliest of the rows' second firsts and second orders.
         rows = (
@@ -48,30 +51,35 @@ def _per_customer(
             if period
             else scopes_sql(request.filters)
         )
-        # Per customer and channel first (lists over every row cost several times a plain
-        # group-by), then per customer; the two earliest orders carry through both steps.
+        # Grouped once per customer, channels as bits of a mask (a group-by per customer and
+        # channel first costs a second pass over as many groups).
+        mask = " ".join(
+            f"WHEN {sql_literal(channel)} THEN {1 << bit}" for bit, channel in enumerate(channels)
+        )
+        mix = ", ".join(
+            f"CASE WHEN mask & {1 << bit} <> 0 THEN {sql_literal(channel)} END"
+            for bit, channel in enumerate(channels)
+        )
         store.connection.execute(
             f"""
             CREATE OR REPLACE TEMP TABLE omnichannel_customers AS
-            WITH by_channel AS (
-                SELECT customer_id, channel, sum(orders) AS orders,
+            WITH by_customer AS (
+                SELECT customer_id,
+                       bit_or(CAST(CASE channel {mask} END AS BIGINT)) AS mask,
+                       sum(orders) AS orders,
                        coalesce(sum(revenue) FILTER (WHERE {money}), 0) AS revenue,
                        coalesce(sum(orders) FILTER (WHERE {money}), 0) AS money_orders,
                        min(first_at) AS first_at,
                        least(min(first_at, 2)[2], min(second_at)) AS second_at
                 FROM ({rows}) WHERE customer_id IS NOT NULL
-                GROUP BY customer_id, channel
+                GROUP BY customer_id
             )
-            SELECT customer_id, count(channel) AS channels,
-                   array_to_string(
-                       list_sort(list(channel) FILTER (WHERE channel IS NOT NULL)), ' + '
-                   ) AS mix,
-                   sum(orders) AS orders, sum(revenue) AS revenue,
-                   sum(money_orders) AS money_orders, min(first_at) AS first_at,
-                   coalesce(least(min(first_at, 2)[2], min(second_at))
-                            <= min(first_at) + INTERVAL {RETENTION_DAYS} DAY, false) AS returned,
-                   min(first_at) + INTERVAL {RETENTION_DAYS} DAY <= {data_end} AS eligible
-            FROM by_channel GROUP BY customer_id
+            SELECT customer_id, bit_count(coalesce(mask, 0)) AS channels,
+                   concat_ws(' + ', {mix}) AS mix, orders, revenue, money_orders, first_at,
+                   coalesce(second_at <= first_at + INTERVAL {RETENTION_DAYS} DAY, false)
+                       AS returned,
+                   first_at + INTERVAL {RETENTION_DAYS} DAY <= {data_end} AS eligible
+            FROM by_customer
             """  # noqa: S608 - values quoted by sql_literal
         )
         return "omnichannel_customers"
@@ -109,6 +117,15 @@ def _per_customer(
         """  # noqa: S608 - values quoted by sql_literal
     )
     return "omnichannel_customers"
+
+
+def _channel_bits(store: AnalyticsStore) -> list[str]:
+    """Every channel orders were placed in, in the order ``list_sort`` gives them (a
+    customer's combination names them in that order)."""
+    rows = store.connection.execute(
+        "SELECT DISTINCT channel FROM customer_scopes WHERE channel IS NOT NULL ORDER BY 1"
+    ).fetchall()
+    return [str(row[0]) for row in rows]
 
 
 def _groups(
@@ -258,9 +275,9 @@ def _migration_from_rollups(store: AnalyticsStore, request: ReportRequest) -> li
         new = firsts
     else:
         new = f"SELECT * FROM ({firsts}) WHERE first_at >= {sql_literal(span.start)}"  # noqa: S608 - values quoted by sql_literal
-        orders = scoped_orders(request, None, period=request.period)
+        rows = period_customer_rows(request.filters, span)
         counted = f"""
-            SELECT customer_id, channel, count(*) AS n FROM ({orders})
+            SELECT customer_id, channel, sum(orders) AS n FROM ({rows})
             WHERE customer_id IN (SELECT customer_id FROM new) GROUP BY 1, 2
         """  # noqa: S608 - values quoted by sql_literal
     return store.connection.execute(
