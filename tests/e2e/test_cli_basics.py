@@ -7,6 +7,7 @@ import sys
 
 import pytest
 
+from patron import migrations
 from tests.conftest import TEST_SECRET
 
 
@@ -129,3 +130,21 @@ def test_demo_loads_a_world_and_hands_out_write_keys(
     assert counts["orders"] > 0
     rules = json.loads(patron(database_url, "identity", "rules", "show", "--json").stdout)
     assert rules["user_id_records"] == {"eshop-web": "eshop"}
+
+
+def test_a_store_without_the_newest_schema_is_named_with_the_command_that_migrates_it(
+    database_url: str,
+) -> None:
+    # given a store whose schema was taken down to nothing
+    migrations.downgrade(database_url, "base")
+    try:
+        # when a command reads it
+        result = patron(database_url, "stats")
+    finally:
+        migrations.upgrade(database_url)
+
+    # then it says what is wrong and what to do, without a traceback
+    assert result.returncode == 2
+    assert "has no schema, and Patron needs revision" in result.stderr
+    assert "run patron db upgrade" in result.stderr
+    assert "Traceback" not in result.stderr

@@ -8,6 +8,7 @@ from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.config import Config
 from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
 
 import patron.identity
 import patron.ingest
@@ -35,6 +36,15 @@ def upgrade(url: str, revision: str = "head") -> None:
 
 def downgrade(url: str, revision: str) -> None:
     command.downgrade(alembic_config(url), revision)
+
+
+def revisions(engine: Engine) -> tuple[str | None, str | None]:
+    """The revision the database at ``engine`` is at (None: never migrated) and the newest
+    revision there is."""
+    with engine.connect() as connection:
+        current = MigrationContext.configure(connection).get_current_revision()
+    newest = ScriptDirectory.from_config(alembic_config(str(engine.url))).get_current_head()
+    return current, newest
 
 
 def schema_drift(engine: Engine) -> list[object]:
