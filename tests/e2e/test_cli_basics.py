@@ -132,18 +132,19 @@ def test_demo_loads_a_world_and_hands_out_write_keys(
     assert rules["user_id_records"] == {"eshop-web": "eshop"}
 
 
+@pytest.mark.parametrize("command", ["stats", "serve", "worker"])
 def test_a_store_without_the_newest_schema_is_named_with_the_command_that_migrates_it(
-    database_url: str,
+    database_url: str, command: str
 ) -> None:
     # given a store whose schema was taken down to nothing
     migrations.downgrade(database_url, "base")
     try:
-        # when a command reads it
-        result = patron(database_url, "stats")
+        # when a command that reads it, or serves or works on it, starts
+        result = patron(database_url, command)
     finally:
         migrations.upgrade(database_url)
 
-    # then it says what is wrong and what to do, without a traceback
+    # then it stops at once, saying what is wrong and what to do, without a traceback
     assert result.returncode == 2
     assert "has no schema, and Patron needs revision" in result.stderr
     assert "run patron db upgrade" in result.stderr

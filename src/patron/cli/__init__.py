@@ -6,7 +6,6 @@ import typer
 from pydantic import ValidationError
 from sqlalchemy.exc import DBAPIError
 
-from patron import migrations
 from patron.cli import (
     analytics,
     db,
@@ -24,8 +23,8 @@ from patron.cli import (
     stats,
     world,
 )
+from patron.cli.context import unmigrated_store
 from patron.settings import InsecureSettingsError, Settings
-from patron.storage import make_engine
 
 app = typer.Typer(
     name="patron",
@@ -51,36 +50,16 @@ app.add_typer(predict.models_app, name="models")
 app.command()(report.report)
 
 
-def _unmigrated_store() -> str | None:
-    """What to tell the user when the store is not at the newest schema, else None."""
-    try:
-        settings = Settings()
-    except (ValidationError, InsecureSettingsError):
-        return None
-    engine = make_engine(settings.database_url, pool_size=1)
-    try:
-        current, newest = migrations.revisions(engine)
-    except DBAPIError:
-        return None
-    finally:
-        engine.dispose()
-    if current == newest:
-        return None
-    where = engine.url.render_as_string(hide_password=True)
-    found = f"revision {current}" if current else "no schema"
-    return (
-        f"the store at {where} has {found}, and Patron needs revision {newest}: "
-        "run patron db upgrade"
-    )
-
-
 def main() -> None:
     try:
         app()
     except DBAPIError as error:
         # A missing table or column is a store never migrated, or migrated by an older Patron:
         # say so instead of a database traceback.
-        hint = _unmigrated_store()
+        try:
+            hint = unmigrated_store(Settings())
+        except (ValidationError, InsecureSettingsError):
+            hint = None
         if hint is None:
             raise
         typer.echo(f"error: {hint}", err=True)

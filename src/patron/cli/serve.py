@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 import typer
 import uvicorn
 
-from patron.cli.context import load_settings
+from patron.cli.context import load_settings, require_migrated_store
 from patron.worker import drain, run_worker
 
 if TYPE_CHECKING:
@@ -56,6 +56,7 @@ def serve(
 ) -> None:
     """Serve the tracking API, the admin API and the UI."""
     settings = load_settings()
+    require_migrated_store(settings)
     if host is not None:
         settings.host = host
     if port is not None:
@@ -73,6 +74,7 @@ def worker(
 ) -> None:
     """Run the event-log worker alone (any number of them against one PostgreSQL)."""
     settings = load_settings()
+    require_migrated_store(settings)
     if drain_and_exit:
         done = drain(settings)
         typer.echo(
