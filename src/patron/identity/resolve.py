@@ -843,16 +843,17 @@ def _queue_held_pairs(session: Session, held: Sequence[_HeldPair]) -> int:
                 "created_at": now,
             }
         )
-    if rows:
-        # A pair `patron resolve` scored meanwhile (in a transaction that committed first)
-        # keeps its score: the rule's row is not written over it.
-        session.execute(
-            dialect_insert(session, MatchPair).on_conflict_do_nothing(
-                index_elements=["record_a_id", "record_b_id"]
-            ),
-            rows,
-        )
-    return len(rows)
+    if not rows:
+        return 0
+    # A pair `patron resolve` scored meanwhile (in a transaction that committed first) keeps
+    # its score: the rule's row is not written over it, and not counted as queued.
+    written = session.execute(
+        dialect_insert(session, MatchPair)
+        .on_conflict_do_nothing(index_elements=["record_a_id", "record_b_id"])
+        .returning(MatchPair.id),
+        rows,
+    )
+    return len(written.all())
 
 
 def _representative(
