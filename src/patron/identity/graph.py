@@ -21,6 +21,7 @@ from sqlalchemy import BigInteger, any_, bindparam, case, insert, or_, select, t
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import aliased
 
+from patron.identity.bulk import bind_value, execute_many
 from patron.identity.models import Merge, MergeBlock, Profile, RecordProfile
 from patron.storage import UTCDateTime, utcnow
 
@@ -175,6 +176,7 @@ _LINK_AND_REPOINT_MANY = (
         updated_at=bindparam("now"),
     )
 )
+_INSERT_MERGES = insert(_MERGES).returning(_MERGES.c.loser_id, _MERGES.c.id)
 _RECORD_MERGE = (
     insert(_MERGES)
     .values(
@@ -372,8 +374,13 @@ class _Customers:
         return root
 
     def blocked(self, winner: int, loser: int) -> bool:
-        small, large = sorted((winner, loser), key=lambda r: len(self._blocked.get(r, ())))
-        return any(self.find(other) == large for other in self._blocked.get(small, ()))
+        ours, theirs = self._blocked.get(winner, ()), self._blocked.get(loser, ())
+        # Most customers have no block at all: a block needs one on each side.
+        if not ours or not theirs:
+            return False
+        if len(ours) <= len(theirs):
+            return any(self.find(other) == loser for other in ours)
+        return any(self.find(other) == winner for other in theirs)
 
     def join(self, winner: int, loser: int) -> None:
         self._parent[loser] = winner
@@ -427,21 +434,23 @@ def merge_pairs(
         }
         for position, winner, loser in merged
     ]
-    merge_ids: list[int] = []
-    insert_merges = insert(_MERGES).returning(_MERGES.c.id, sort_by_parameter_order=True)
+    # A root loses at most once in a batch (it is no longer a root afterwards), so the loser
+    # names its audit row. Matching the ids by loser rather than by position lets SQLite take
+    # many rows per INSERT: returned in the order of the parameters, they take one each.
+    merge_ids: dict[int, int] = {}
     for chunk in _chunks(audit):
-        merge_ids.extend(connection.execute(insert_merges, chunk).scalars())
-    for (position, winner, loser), merge_id in zip(merged, merge_ids, strict=True):
-        outcomes[position] = MergeOutcome("merged", merge_id, winner, loser)
+        merge_ids.update(connection.execute(_INSERT_MERGES, chunk).tuples().all())
+    for position, winner, loser in merged:
+        outcomes[position] = MergeOutcome("merged", merge_ids[loser], winner, loser)
     # Each loser root is linked under the root that won it, and every node of its tree (the
     # root included) re-pointed at the customer's final root: the per-pair statement, with
     # the final root for the winner, run for all losers at once.
+    stamp = bind_value(connection, _PROFILES.c.updated_at, now)
     repoint = [
-        {"loser": loser, "winner": winner, "winner_root": customers.find(loser), "now": now}
+        {"loser": loser, "winner": winner, "winner_root": customers.find(loser), "now": stamp}
         for _, winner, loser in merged
     ]
-    for chunk in _chunks(repoint):
-        connection.execute(_LINK_AND_REPOINT_MANY, chunk)
+    execute_many(connection, _LINK_AND_REPOINT_MANY, repoint)
     return outcomes
 
 

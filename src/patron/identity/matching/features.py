@@ -166,7 +166,10 @@ def _raw_chunks(session: Session, chunk_size: int) -> Iterator[pa.RecordBatch]:
         .where(SourceRecord.is_placeholder.is_(False))
         .order_by(SourceRecord.id)
     )
-    result = session.execute(query.execution_options(yield_per=chunk_size))
+    # Through the session's connection, not the ORM: plain rows, no ORM bookkeeping per row
+    # (and so no autoflush: the session's pending changes are written first).
+    session.flush()
+    result = session.connection().execute(query.execution_options(yield_per=chunk_size))
     for rows in result.partitions(chunk_size):
         columns = list(zip(*rows, strict=True))
         yield pa.RecordBatch.from_arrays(
@@ -194,9 +197,8 @@ def read_records(
 def known_normal_forms(session: Session, kind: IdentifierType) -> pa.Array:
     """The normal forms of ``kind`` the identity graph holds (the deterministic rules made them
     from the same records): a plain value found among them needs no normaliser call."""
-    values = session.scalars(
-        select(Identifier.value).where(Identifier.type == str(kind), Identifier.scope == 0)
-    ).all()
+    query = select(Identifier.value).where(Identifier.type == str(kind), Identifier.scope == 0)
+    values = session.connection().scalars(query).all()
     return pa.array(values, type=pa.string())
 
 

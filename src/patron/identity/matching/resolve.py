@@ -13,15 +13,16 @@ scored pair or a rule that held them apart put them there.
 
 from __future__ import annotations
 
-import json
 import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, cast
 
+import orjson
 from sqlalchemy import Text, bindparam, select
 from sqlalchemy import cast as sa_cast
 from sqlalchemy.dialects.postgresql import JSONB
 
+from patron.identity.bulk import bind_value, execute_many
 from patron.identity.graph import MergeMethod, PairToMerge, merge_pairs
 from patron.identity.matching.options import MatchBackend, SparkOptions
 from patron.identity.matching.versions import StoredModel, latest_model, store_model
@@ -36,7 +37,7 @@ if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
 
-_INSERT_BATCH = 5_000
+_MATCH_PAIRS = cast("Table", MatchPair.__table__)
 
 
 class ThresholdError(ValueError):
@@ -114,20 +115,27 @@ class _Roots:
     """The customer (root) of each record's node, kept current as this run merges."""
 
     def __init__(self, session: Session) -> None:
-        rows = session.execute(
-            select(
-                RecordProfile.source_record_id, RecordProfile.profile_id, Profile.canonical_id
-            ).join(Profile, Profile.id == RecordProfile.profile_id)
-        ).all()
+        # Through the connection, not the ORM (the caller flushed): a million plain rows
+        # cost less.
+        rows = (
+            session.connection()
+            .execute(
+                select(
+                    RecordProfile.source_record_id, RecordProfile.profile_id, Profile.canonical_id
+                ).join(Profile, Profile.id == RecordProfile.profile_id)
+            )
+            .all()
+        )
         self.node: dict[int, int] = {}
         self._parent: dict[int, int] = {}
         for record_id, node, root in rows:
             self.node[record_id] = node
             self._parent.setdefault(root, root)
-        self._canonical = {record_id: root for record_id, _, root in rows}
+        # The customer of each record as read, before this run merged anything.
+        self.read: dict[int, int] = {record_id: root for record_id, _, root in rows}
 
     def customer(self, record_id: int) -> int | None:
-        root = self._canonical.get(record_id)
+        root = self.read.get(record_id)
         return None if root is None else self._find(root)
 
     def _find(self, root: int) -> int:
@@ -227,7 +235,7 @@ def _decisions(candidates: pa.Table, labels: dict[str, dict[int, str]]) -> pa.Ta
 
 
 def _decided_pairs(session: Session) -> set[tuple[int, int]]:
-    rows = session.execute(select(MatchPair.record_a_id, MatchPair.record_b_id)).all()
+    rows = session.connection().execute(select(MatchPair.record_a_id, MatchPair.record_b_id))
     return {(a, b) for a, b in rows}
 
 
@@ -353,6 +361,8 @@ def _act(session: Session, predictions: Any, model: StoredModel, upper: float) -
     }
     if predictions is None or predictions.num_rows == 0:
         return tally
+    # The reads below go through the connection, past the ORM's autoflush.
+    session.flush()
     roots = _Roots(session)
     decided = _decided_pairs(session)
     # The pairs of customers the queue has asked about (waiting or decided), as they are now;
@@ -365,15 +375,21 @@ def _act(session: Session, predictions: Any, model: StoredModel, upper: float) -
     # links are made (and recorded as the reason) before the weaker ones.
     order = sorted(range(len(left)), key=lambda index: -probability[index])
     candidates: list[int] = []
+    # Nothing is merged yet: each record's customer is the root it was read with (looked up
+    # directly, as this walks every scored pair).
+    customer_of = roots.read
     for index in order:
-        a, b = sorted((left[index], right[index]))
+        a, b = left[index], right[index]
+        if a > b:
+            a, b = b, a
+        first, second = customer_of.get(a), customer_of.get(b)
         if (a, b) in decided:
             tally["decided_before"] += 1
-        elif roots.customer(a) is None or roots.customer(b) is None:
+        elif first is None or second is None:
             tally["unresolved"] += 1
-        elif roots.customer(a) == roots.customer(b):
+        elif first == second:
             tally["already_one_customer"] += 1
-        elif _between(roots, a, b) in asked:
+        elif ((first, second) if first < second else (second, first)) in asked:
             tally["decided_before"] += 1
         else:
             candidates.append(index)
@@ -389,17 +405,19 @@ def _act(session: Session, predictions: Any, model: StoredModel, upper: float) -
     ]
     present = [name for name in wanted if name in predictions.column_names]
     decisions = _decisions(predictions.select(present).take(candidates), labels)
-    now = utcnow()
+    # The rows go to the driver as they are: the time converted once, as SQLAlchemy would.
+    now = bind_value(session.connection(), _MATCH_PAIRS.c.created_at, utcnow())
     pairs: list[dict[str, Any]] = []
     to_merge: list[PairToMerge] = []
     merge_of: dict[int, int] = {}  # position in pairs -> position in to_merge
     for a, b, probability, weight, disagree, contributions in zip(
         *(decisions.column(name).to_pylist() for name in decisions.column_names), strict=True
     ):
-        # The contributions stay JSON text on their way to the pair's row; only a merge's
-        # reason needs them as objects.
+        # The contributions stay JSON text on their way to the pair's row and a merge's
+        # reason.
         pair: dict[str, Any] = {
             "status": "review",
+            "method": "probabilistic",
             "merge_id": None,
             "decided_at": None,
             "record_a_id": a,
@@ -417,7 +435,9 @@ def _act(session: Session, predictions: Any, model: StoredModel, upper: float) -
                 "match_weight": weight,
                 "model": model.version,
                 "records": [a, b],
-                "contributions": json.loads(contributions),
+                # Already JSON text: the audit row's serialiser (orjson) embeds it as it is
+                # rather than parsing and writing it again.
+                "contributions": orjson.Fragment(contributions),
             }
             to_merge.append(PairToMerge(roots.node[a], roots.node[b], reason))
         pairs.append(pair)
@@ -450,16 +470,14 @@ def _act(session: Session, predictions: Any, model: StoredModel, upper: float) -
             asked.add(between)
             tally["queued"] += 1
         decided_now.append(pair)
-    # One multi-row insert per batch: every row carries the same keys. A pair the worker's
-    # rules queued meanwhile (in a transaction that committed first) is left as it is.
-    table = cast("Table", MatchPair.__table__)
+    # Every row carries the same keys. A pair the worker's rules queued meanwhile (in a
+    # transaction that committed first) is left as it is.
     statement = (
-        dialect_insert(session, table)
+        dialect_insert(session, _MATCH_PAIRS)
         .values(contributions=_json_text(session, "contributions_json"))
         .on_conflict_do_nothing(index_elements=["record_a_id", "record_b_id"])
     )
-    for start in range(0, len(decided_now), _INSERT_BATCH):
-        session.connection().execute(statement, decided_now[start : start + _INSERT_BATCH])
+    execute_many(session.connection(), statement, decided_now)
     return tally
 
 
