@@ -426,6 +426,20 @@ def period_customer_rows(filters: Filters, span: Window) -> str:
     )
 
 
+def period_activity_rows(filters: Filters, timezone: str, span: Window | None) -> str:
+    """SQL of rows ``(customer_id, channel, store_id, month)`` whose set per customer is the
+    channels, stores and local months (in ``timezone``) of their orders in ``span`` (all the
+    data when None) and the filters' scope."""
+    local = local_time("o.ordered_at", timezone)
+    return _period_union(
+        filters,
+        span,
+        orders=f"""o.customer_id, o.channel, o.store_id,
+            CAST(date_trunc('month', {local}) AS DATE) AS month""",
+        months="s.customer_id, s.channel, s.store_id, CAST(s.month AS DATE) AS month",
+    )
+
+
 def _period_union(filters: Filters, span: Window | None, *, orders: str, months: str) -> str:
     """SQL of the union of ``orders`` (columns over the orders ``o``, one row each) for the
     span's edges (``MonthSplit``) and its orders near a month's edge, and of ``months``

@@ -267,26 +267,27 @@ def _migration_from_rollups(store: AnalyticsStore, request: ReportRequest) -> li
     # from the period's orders (from the rollup for all the data).
     span = window(request.period, request.timezone) if request.period is not None else None
     firsts = firsts_sql(request.filters, span.end if span else None)
+    # Each customer's orders per channel in one group-by per customer (a column each).
     if span is None:
         counted = f"""
-            SELECT customer_id, channel, sum(orders) AS n
-            FROM ({scopes_sql(request.filters, ["s.customer_id IS NOT NULL"])}) GROUP BY 1, 2
+            SELECT customer_id, sum(orders) AS n, {_channel_counts_sql("orders")}
+            FROM ({scopes_sql(request.filters, ["s.customer_id IS NOT NULL"])}) GROUP BY 1
         """  # noqa: S608 - values quoted by sql_literal
         new = firsts
     else:
         new = f"SELECT * FROM ({firsts}) WHERE first_at >= {sql_literal(span.start)}"  # noqa: S608 - values quoted by sql_literal
         rows = period_customer_rows(request.filters, span)
         counted = f"""
-            SELECT customer_id, channel, sum(orders) AS n FROM ({rows})
-            WHERE customer_id IN (SELECT customer_id FROM new) GROUP BY 1, 2
+            SELECT customer_id, sum(orders) AS n, {_channel_counts_sql("orders")} FROM ({rows})
+            WHERE customer_id IN (SELECT customer_id FROM new) GROUP BY 1
         """  # noqa: S608 - values quoted by sql_literal
+    later = ", ".join(f"by_customer.n_{c}" for c in SALES_CHANNELS)
     return store.connection.execute(
         f"""
-        WITH new AS MATERIALIZED ({new}), by_channel AS ({counted}),
+        WITH new AS MATERIALIZED ({new}), by_customer AS ({counted}),
         customers AS (
-            SELECT new.customer_id, any_value(new.first_channel) AS first_channel,
-                   sum(n) > 1 AS again, {_channel_counts_sql("n")}
-            FROM new JOIN by_channel USING (customer_id) GROUP BY 1
+            SELECT new.customer_id, new.first_channel, by_customer.n > 1 AS again, {later}
+            FROM new JOIN by_customer USING (customer_id)
         )
         SELECT first_channel, count(*), count(*) FILTER (WHERE again), {_later_sql()}
         FROM customers GROUP BY 1 ORDER BY 2 DESC, 1

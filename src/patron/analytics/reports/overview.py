@@ -7,8 +7,10 @@ from typing import TYPE_CHECKING
 
 from patron.analytics.contract import Chart, ChartKind, Column, Series, Table, Unit
 from patron.analytics.rollups import (
+    MONTH_BITS,
     firsts_sql,
     local_month_rows,
+    period_activity_rows,
     period_customer_rows,
     scopes_sql,
 )
@@ -17,6 +19,7 @@ from patron.analytics.scope import (
     assemble_report,
     bucket_sql,
     change,
+    local_time,
     main_currency,
     ratio,
     scoped_orders,
@@ -25,11 +28,16 @@ from patron.analytics.scope import (
 )
 
 if TYPE_CHECKING:
+    from datetime import date
+
     from patron.analytics.contract import Cell, Period, Report, ReportRequest
     from patron.analytics.store import AnalyticsStore
 
 NAME = "overview"
 TITLE = "Overview"
+# Channels, stores and months are bits of a BIGINT when active customers are counted from
+# masks; more are counted as distinct customers per breakdown.
+MAX_BITS = 62
 
 
 @dataclass(frozen=True)
@@ -51,8 +59,167 @@ class _Totals:
         return ratio(self.identified_orders, self.active_customers)
 
 
+@dataclass(frozen=True)
+class _Active:
+    """A period's active customers: in all, and per ``(dimension, key)``, the dimension a
+    column (``channel``, ``store_id``) or ``month`` (a local month's first day, ISO)."""
+
+    total: int
+    by: dict[tuple[str, str], int]
+
+
+def _distinct(store: AnalyticsStore, sql: str) -> list[str]:
+    return [str(row[0]) for row in store.connection.execute(sql).fetchall()]
+
+
+def _bits(column: str, keys: list[str]) -> str:
+    cases = " ".join(f"WHEN {sql_literal(key)} THEN {1 << bit}" for bit, key in enumerate(keys))
+    return f"bit_or(CAST(CASE {column} {cases} END AS BIGINT))"
+
+
+def _months_between(first: date, last: date) -> list[date]:
+    months, month = [], first.replace(day=1)
+    while month <= last:
+        months.append(month)
+        month = (
+            month.replace(year=month.year + 1, month=1)
+            if month.month == 12
+            else month.replace(month=month.month + 1)
+        )
+    return months
+
+
+def _active(
+    store: AnalyticsStore, request: ReportRequest, period: Period | None, *, by_month: bool
+) -> _Active | None:
+    """The period's active customers from the rollups, counted once per customer: each
+    customer's channels, stores and (with ``by_month``) local months as bits of masks, then
+    customers counted per bit. One group-by per customer instead of a count of distinct
+    customers per breakdown. None without rollups, or with more channels, stores or months
+    than a mask holds."""
+    if not store.rollups:
+        return None
+    channels = _distinct(
+        store, "SELECT DISTINCT channel FROM customer_scopes WHERE channel IS NOT NULL ORDER BY 1"
+    )
+    stores = _distinct(
+        store, "SELECT DISTINCT store_id FROM customer_scopes WHERE store_id IS NOT NULL ORDER BY 1"
+    )
+    months: list[date] = []
+    if by_month:
+        if period is not None:
+            months = _months_between(period.start, period.end)
+        else:
+            # A local month can be one before the first order's or after the last order's
+            # (a clock going back across a month's start).
+            first = local_time("min(first_at)", request.timezone)
+            last = local_time("max(last_at)", request.timezone)
+            found = store.connection.execute(
+                f"""
+                SELECT CAST(date_trunc('month', {first}) - INTERVAL 1 MONTH AS DATE),
+                       CAST(date_trunc('month', {last}) + INTERVAL 1 MONTH AS DATE)
+                FROM customer_scopes
+                """  # noqa: S608 - values quoted by sql_literal
+            ).fetchone()
+            if found is not None and found[0] is not None:
+                months = _months_between(found[0], found[1])
+    if max(len(channels), len(stores), len(months)) > MAX_BITS:
+        return None
+    month_keys = [month.isoformat() for month in months]
+    if (
+        period is None
+        and not request.filters.channels
+        and not request.filters.stores
+        and 0 < len(months) <= MONTH_BITS
+    ):
+        _every_customer_active(store, request, channels, stores, months[0])
+    else:
+        span = window(period, request.timezone) if period else None
+        rows = period_activity_rows(request.filters, request.timezone, span)
+        # Every local month of the period's orders is one of ``months``: its bit is its place.
+        month_bits = (
+            f"bit_or(CAST(1 AS BIGINT) << datediff('month', {sql_literal(months[0])}, month))"
+            if months
+            else "CAST(0 AS BIGINT)"
+        )
+        store.connection.execute(
+            f"""
+            CREATE OR REPLACE TEMP TABLE overview_active AS
+            SELECT {_bits("channel", channels)} AS channels,
+                   {_bits("store_id", stores)} AS stores, {month_bits} AS months
+            FROM ({rows}) WHERE customer_id IS NOT NULL GROUP BY customer_id
+            """  # noqa: S608 - values quoted by sql_literal
+        )
+    keys = [
+        *(("channel", "channels", key) for key in channels),
+        *(("store_id", "stores", key) for key in stores),
+        *(("month", "months", key) for key in month_keys),
+    ]
+    positions = {"channels": channels, "stores": stores, "months": month_keys}
+    counts = ", ".join(
+        [
+            "count(*)",
+            *(
+                f"count(*) FILTER (WHERE {mask} & {1 << positions[mask].index(key)} <> 0)"
+                for _, mask, key in keys
+            ),
+        ]
+    )
+    row = store.connection.execute(f"SELECT {counts} FROM overview_active").fetchone()  # noqa: S608 - values quoted by sql_literal
+    assert row is not None  # noqa: S101 - an aggregate always answers one row
+    return _Active(
+        total=int(row[0]),
+        by={(dimension, key): int(n) for (dimension, _, key), n in zip(keys, row[1:], strict=True)},
+    )
+
+
+def _every_customer_active(
+    store: AnalyticsStore,
+    request: ReportRequest,
+    channels: list[str],
+    stores: list[str],
+    base: date,
+) -> None:
+    """``overview_active`` for all the data in every channel and store: channels and stores
+    from each customer's scopes, local months from the table of one row per customer (its
+    months away from the edges as bits from its first order's UTC month, moved to ``base``)
+    and its orders near a month's edge one by one: no walk over every customer's months."""
+    local_edge = local_time("e.ordered_at", request.timezone)
+    start = sql_literal(base)
+    store.connection.execute(
+        f"""
+        CREATE OR REPLACE TEMP TABLE overview_active AS
+        WITH scopes AS (
+            SELECT customer_id, {_bits("channel", channels)} AS channels,
+                   {_bits("store_id", stores)} AS stores
+            FROM customer_scopes WHERE customer_id IS NOT NULL GROUP BY customer_id
+        ), edges AS (
+            SELECT e.customer_id, bit_or(CAST(1 AS BIGINT) << datediff(
+                       'month', {start}, date_trunc('month', {local_edge}))) AS months
+            FROM month_edge_orders AS e WHERE e.customer_id IS NOT NULL GROUP BY 1
+        ), shifted AS (
+            SELECT customer_id, inner_months,
+                   datediff('month', {start}, date_trunc('month', first_at)) AS shift
+            FROM customer_summary
+        ), inner_months AS (
+            -- Bits that would move past the 62nd are months after the data's last.
+            SELECT customer_id,
+                   (inner_months & ((CAST(1 AS BIGINT) << (62 - shift)) - 1)) << shift AS months
+            FROM shifted
+        )
+        SELECT s.channels, s.stores, coalesce(i.months, 0) | coalesce(e.months, 0) AS months
+        FROM scopes AS s LEFT JOIN inner_months AS i USING (customer_id)
+        LEFT JOIN edges AS e USING (customer_id)
+        """  # noqa: S608 - values quoted by sql_literal
+    )
+
+
 def _totals(
-    store: AnalyticsStore, request: ReportRequest, period: Period | None, currency: str | None
+    store: AnalyticsStore,
+    request: ReportRequest,
+    period: Period | None,
+    currency: str | None,
+    active: _Active | None,
 ) -> _Totals:
     money = f"o.currency = {sql_literal(currency or '')}"
     if store.rollups:
@@ -61,11 +228,12 @@ def _totals(
             if period
             else scopes_sql(request.filters)
         )
+        customers = "0" if active is not None else "count(DISTINCT o.customer_id)"
         row = store.connection.execute(
             f"""
             SELECT coalesce(sum(o.orders), 0),
                    coalesce(sum(o.orders) FILTER (WHERE o.customer_id IS NOT NULL), 0),
-                   count(DISTINCT o.customer_id),
+                   {customers},
                    coalesce(sum(o.revenue) FILTER (WHERE {money}), 0),
                    coalesce(sum(o.orders) FILTER (WHERE {money}), 0)
             FROM ({rows}) AS o
@@ -99,7 +267,7 @@ def _totals(
     return _Totals(
         customers=int(base[0]),
         new_customers=int(base[1]),
-        active_customers=int(row[2]),
+        active_customers=active.total if active is not None else int(row[2]),
         orders=int(row[0]),
         identified_orders=int(row[1]),
         revenue=int(row[3]),
@@ -156,18 +324,21 @@ def _breakdown(
     request: ReportRequest,
     column: str,
     currency: str | None,
+    actives: dict[Period | None, _Active | None],
 ) -> dict[str, tuple[int, int, int, int, int]]:
     money = f"o.currency = {sql_literal(currency or '')}"
 
     def grouped(period: Period | None) -> dict[str, tuple[int, int, int]]:
+        active = actives.get(period)
         if store.rollups:
             rows = (
                 period_customer_rows(request.filters, window(period, request.timezone))
                 if period
                 else scopes_sql(request.filters)
             )
+            customers = "0" if active is not None else "count(DISTINCT o.customer_id)"
             sql = f"""
-                SELECT o.{column}, count(DISTINCT o.customer_id), sum(o.orders),
+                SELECT o.{column}, {customers}, sum(o.orders),
                        coalesce(sum(o.revenue) FILTER (WHERE {money}), 0)
                 FROM ({rows}) AS o WHERE o.{column} IS NOT NULL
                 GROUP BY 1
@@ -180,7 +351,14 @@ def _breakdown(
                 FROM ({orders}) AS o WHERE o.{column} IS NOT NULL GROUP BY 1
             """  # noqa: S608 - values quoted by sql_literal
         found = store.connection.execute(sql).fetchall()
-        return {str(r[0]): (int(r[1]), int(r[2]), int(r[3])) for r in found}
+        return {
+            str(r[0]): (
+                active.by.get((column, str(r[0])), 0) if active is not None else int(r[1]),
+                int(r[2]),
+                int(r[3]),
+            )
+            for r in found
+        }
 
     current = grouped(request.period)
     previous = grouped(request.comparison_period) if request.comparison_period else {}
@@ -231,18 +409,27 @@ def _breakdown_table(
     return Table(name, title, tuple(columns), tuple(rows))
 
 
+def _monthly(request: ReportRequest) -> bool:
+    return bucket_sql("o.local_at", request.period.days if request.period else None)[1] == "month"
+
+
 def _trend(
-    store: AnalyticsStore, request: ReportRequest, currency: str | None
+    store: AnalyticsStore,
+    request: ReportRequest,
+    currency: str | None,
+    actives: dict[Period | None, _Active | None],
 ) -> tuple[Table, Chart]:
     bucket, unit_name = bucket_sql("o.local_at", request.period.days if request.period else None)
     money = f"o.currency = {sql_literal(currency or '')}"
 
     def series(period: Period | None) -> list[tuple[str, int, int, int]]:
+        active = actives.get(period)
         if unit_name == "month" and store.rollups:
             span = window(period, request.timezone) if period else None
             months = local_month_rows(request.filters, request.timezone, span, currency)
+            customers = "0" if active is not None else "count(DISTINCT customer_id)"
             sql = f"""
-                SELECT month, sum(orders), count(DISTINCT customer_id), sum(revenue)
+                SELECT month, sum(orders), {customers}, sum(revenue)
                 FROM ({months}) GROUP BY 1 ORDER BY 1
             """  # noqa: S608 - values quoted by sql_literal
         else:
@@ -253,6 +440,16 @@ def _trend(
                 FROM ({orders}) AS o GROUP BY 1 ORDER BY 1
             """  # noqa: S608 - values quoted by sql_literal
         rows = store.connection.execute(sql).fetchall()
+        if active is not None and unit_name == "month":
+            return [
+                (
+                    r[0].isoformat(),
+                    int(r[1]),
+                    active.by.get(("month", r[0].isoformat()), 0),
+                    int(r[3]),
+                )
+                for r in rows
+            ]
         return [(r[0].isoformat(), int(r[1]), int(r[2]), int(r[3])) for r in rows]
 
     current = series(request.period)
@@ -289,16 +486,30 @@ def overview(store: AnalyticsStore, request: ReportRequest) -> Report:
     """Customers, active customers, orders, revenue, AOV and frequency; by channel, by store
     and over time; beside the comparison period when there is one."""
     currency = main_currency(store, request)
-    current = _totals(store, request, request.period, currency.code)
+    periods = (
+        [request.period]
+        if request.comparison_period is None
+        else [request.period, request.comparison_period]
+    )
+    actives = {
+        period: _active(store, request, period, by_month=_monthly(request)) for period in periods
+    }
+    current = _totals(store, request, request.period, currency.code, actives[request.period])
     previous = (
-        _totals(store, request, request.comparison_period, currency.code)
+        _totals(
+            store,
+            request,
+            request.comparison_period,
+            currency.code,
+            actives[request.comparison_period],
+        )
         if request.comparison_period
         else None
     )
     compared = request.comparison_period is not None
-    channels = _breakdown(store, request, "channel", currency.code)
-    stores = _breakdown(store, request, "store_id", currency.code)
-    trend, chart = _trend(store, request, currency.code)
+    channels = _breakdown(store, request, "channel", currency.code, actives)
+    stores = _breakdown(store, request, "store_id", currency.code, actives)
+    trend, chart = _trend(store, request, currency.code, actives)
     channel_chart = Chart(
         "revenue_by_channel",
         ChartKind.BAR,
