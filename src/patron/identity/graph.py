@@ -445,10 +445,13 @@ def merge_pairs(
     # Each loser root is linked under the root that won it, and every node of its tree (the
     # root included) re-pointed at the customer's final root: the per-pair statement, with
     # the final root for the winner, run for all losers at once.
+    # The statements are independent of one another (a final root never loses), so they run
+    # in the order of the losers: the index on canonical_id is then walked in order rather
+    # than at random, which a large graph's page cache notices.
     stamp = bind_value(connection, _PROFILES.c.updated_at, now)
     repoint = [
         {"loser": loser, "winner": winner, "winner_root": customers.find(loser), "now": stamp}
-        for _, winner, loser in merged
+        for _, winner, loser in sorted(merged, key=lambda merge: merge[2])
     ]
     execute_many(connection, _LINK_AND_REPOINT_MANY, repoint)
     return outcomes

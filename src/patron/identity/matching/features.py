@@ -270,7 +270,8 @@ def _phone_candidates(regions: list[str]) -> str:
     national number whose national prefix is a leading 0 that parsing must strip, and an
     international number (``+``) whose rest begins with no national prefix. Whether the
     number is valid is left to the graph's known forms. NULL where no such case applies."""
-    digits = "regexp_replace(phone, '[^0-9]', '', 'g')"
+    # The number's digits, computed once per record (column of the query around this one).
+    digits = "phone_digits"
     cases: list[str] = []
     calling_codes: set[int] = set()
     for region in regions:
@@ -385,6 +386,7 @@ def prepare_features(
                 "SELECT DISTINCT region FROM raw WHERE region IS NOT NULL ORDER BY 1"
             ).fetchall()
         ]
+        connection.execute(_NAME_FORMS_SQL)
         connection.execute(_fast_forms_sql(regions))
         for column, function in _CLEAN_UPS.items():
             _python_forms(
@@ -448,17 +450,25 @@ def _ascii(column: str) -> str:
     return f"strlen({column}) = length({column})"
 
 
+# Names and towns repeat from record to record: each distinct ASCII value is cleaned once
+# (``name_forms``), and the records take its form by a join.
+_NAME_COLUMNS = ("first_name", "last_name", "city")
+_NAME_VALUES = " UNION ".join(
+    f"SELECT {column} AS value FROM raw"  # noqa: S608 - column names of ours
+    for column in _NAME_COLUMNS
+)
+_NAME_FORMS_SQL = (
+    f"CREATE TEMP TABLE name_forms AS SELECT value, {_name_sql('value')} AS form "  # noqa: S608 - SQL of ours
+    f"FROM ({_NAME_VALUES}) WHERE value IS NOT NULL AND {_ascii('value')}"
+)
+
+
 def _fast_forms_sql(regions: list[str]) -> str:
     """The table ``fast``: each raw record with the normal forms SQL gives exactly, NULL where
-    a value is left to Python."""
-    text_forms = {
-        "first_name": _name_sql("first_name"),
-        "last_name": _name_sql("last_name"),
-        "city": _name_sql("city"),
-        "street": _street_sql("street"),
-        "postcode": _postcode_sql("postcode"),
-    }
-    selected = [
+    a value is left to Python. Reads the table ``name_forms`` (``_NAME_FORMS_SQL``)."""
+    text_forms = {"street": _street_sql("street"), "postcode": _postcode_sql("postcode")}
+    selected = [f"n_{column}.form AS {column}_sql" for column in _NAME_COLUMNS]
+    selected += [
         f"CASE WHEN {_ascii(column)} THEN {form} END AS {column}_sql"
         for column, form in text_forms.items()
     ]
@@ -471,9 +481,15 @@ def _fast_forms_sql(regions: list[str]) -> str:
         ),
         "phone_candidate IN (SELECT value FROM known_phones) AS phone_known",
     ]
+    names = " ".join(
+        f"LEFT JOIN name_forms n_{column} ON n_{column}.value = r.{column}"
+        for column in _NAME_COLUMNS
+    )
     return (
-        f"CREATE TEMP TABLE fast AS SELECT *, {', '.join(selected)} "  # noqa: S608 - our SQL
-        f"FROM (SELECT *, {_phone_candidates(regions)} AS phone_candidate FROM raw)"
+        f"CREATE TEMP TABLE fast AS SELECT r.*, {', '.join(selected)} "  # noqa: S608 - our SQL
+        f"FROM (SELECT *, {_phone_candidates(regions)} AS phone_candidate FROM "
+        "(SELECT *, regexp_replace(phone, '[^0-9]', '', 'g') AS phone_digits FROM raw)) r "
+        f"{names}"
     )
 
 

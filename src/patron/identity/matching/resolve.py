@@ -361,6 +361,8 @@ def _act(session: Session, predictions: Any, model: StoredModel, upper: float) -
     }
     if predictions is None or predictions.num_rows == 0:
         return tally
+    import pyarrow.compute as pc  # noqa: PLC0415 - as Splink: only a resolve run imports it
+
     # The reads below go through the connection, past the ORM's autoflush.
     session.flush()
     roots = _Roots(session)
@@ -370,15 +372,15 @@ def _act(session: Session, predictions: Any, model: StoredModel, upper: float) -
     asked = {_between(roots, a, b) for a, b in decided}
     left = predictions.column("unique_id_l").to_pylist()
     right = predictions.column("unique_id_r").to_pylist()
-    probability = predictions.column("match_probability").to_pylist()
     # The surest pairs first: when a chain of pairs joins several customers, the strongest
-    # links are made (and recorded as the reason) before the weaker ones.
-    order = sorted(range(len(left)), key=lambda index: -probability[index])
+    # links are made (and recorded as the reason) before the weaker ones. Arrow's sort is
+    # stable: equally sure pairs keep the order Splink gave them.
+    order = pc.array_sort_indices(predictions.column("match_probability"), order="descending")
     candidates: list[int] = []
     # Nothing is merged yet: each record's customer is the root it was read with (looked up
     # directly, as this walks every scored pair).
     customer_of = roots.read
-    for index in order:
+    for index in order.to_pylist():
         a, b = left[index], right[index]
         if a > b:
             a, b = b, a
