@@ -58,10 +58,10 @@ def _customer_months(store: AnalyticsStore, request: ReportRequest) -> str:
     return "cohort_months"
 
 
-def _customer_months_from_rollups(store: AnalyticsStore, request: ReportRequest) -> str:
-    """``_customer_months`` from the rollups, for the customers whose first purchase falls in
-    the period only (the only ones counted); their orders up to the period's end are all in
-    the period, read per customer and local month (``local_month_rows``)."""
+def _cohort_customers_from_rollups(store: AnalyticsStore, request: ReportRequest) -> str:
+    """``_cohort_customers`` from the rollups, for the customers whose first purchase falls
+    in the period only (the only ones counted); their orders up to the period's end are all
+    in the period, read per customer and local month (``local_month_rows``)."""
     span = window(request.period, request.timezone) if request.period else None
     firsts = firsts_sql(request.filters, span.end if span else None)
     if span is not None:
@@ -69,25 +69,30 @@ def _customer_months_from_rollups(store: AnalyticsStore, request: ReportRequest)
     months = local_month_rows(request.filters, request.timezone, span, None)
     # Only ages up to the last shown are read. A customer's cohort (their earliest local
     # month) is the month of their first order, or the month before when a clock went back
-    # across a month's start: months outside that reach are dropped before the distinct.
+    # across a month's start: months are bits from that month before, and the cohort is the
+    # lower of the two whose bit is set.
     first_month = f"CAST(date_trunc('month', {local_time('first_at', request.timezone)}) AS DATE)"
     store.connection.execute(
         f"""
-        CREATE OR REPLACE TEMP TABLE cohort_months AS
-        WITH f AS MATERIALIZED (SELECT *, {first_month} AS first_month FROM ({firsts})),
-        m AS MATERIALIZED (
-            SELECT r.customer_id, r.month FROM ({months}) AS r JOIN f USING (customer_id)
-            WHERE r.month >= f.first_month - INTERVAL 1 MONTH
-              AND r.month <= f.first_month + INTERVAL {OLDEST} MONTH
-            GROUP BY 1, 2
-        ), cohorts AS (SELECT customer_id, min(month) AS cohort FROM m GROUP BY 1)
-        SELECT f.customer_id, c.cohort, f.first_at, f.first_channel,
-               datediff('month', c.cohort, m.month) AS age
-        FROM f JOIN cohorts AS c USING (customer_id) JOIN m USING (customer_id)
-        WHERE datediff('month', c.cohort, m.month) <= {OLDEST}
+        CREATE OR REPLACE TEMP TABLE cohort_customers AS
+        WITH f AS MATERIALIZED (
+            SELECT *, CAST(first_month - INTERVAL 1 MONTH AS DATE) AS base
+            FROM (SELECT *, {first_month} AS first_month FROM ({firsts}))
+        ), masks AS (
+            SELECT r.customer_id,
+                   bit_or(CAST(1 AS BIGINT) << datediff('month', f.base, r.month)) AS months
+            FROM ({months}) AS r JOIN f USING (customer_id)
+            WHERE r.month >= f.base AND r.month <= f.first_month + INTERVAL {OLDEST} MONTH
+            GROUP BY 1
+        )
+        SELECT f.customer_id, f.first_at, f.first_channel,
+               CASE WHEN m.months & 1 = 1 THEN f.base
+                    ELSE CAST(f.base + INTERVAL 1 MONTH AS DATE) END AS cohort,
+               CASE WHEN m.months & 1 = 1 THEN m.months ELSE m.months >> 1 END AS ages
+        FROM f JOIN masks AS m USING (customer_id)
         """  # noqa: S608 - values quoted by sql_literal
     )
-    return "cohort_months"
+    return "cohort_customers"
 
 
 def _every_customer_from_rollups(store: AnalyticsStore, request: ReportRequest) -> str:
@@ -178,7 +183,7 @@ def cohorts(store: AnalyticsStore, request: ReportRequest) -> Report:
         customers = _every_customer_from_rollups(store, request)
         last_month = _last_month(store, request, None)
     else:
-        customers = _cohort_customers(store, _customer_months_from_rollups(store, request))
+        customers = _cohort_customers_from_rollups(store, request)
         last_month = _last_month(store, request, None)
     start = (
         f"first_at >= {sql_literal(window(request.period, request.timezone).start)}"

@@ -99,6 +99,10 @@ def _active(
     than a mask holds."""
     if not store.rollups:
         return None
+    if period is None and (request.filters.channels or request.filters.stores):
+        # All the data of some channels or stores: distinct counts over the customer-scope
+        # rows cost less than a group-by over every month of the scope (measured).
+        return None
     channels = _distinct(
         store, "SELECT DISTINCT channel FROM customer_scopes WHERE channel IS NOT NULL ORDER BY 1"
     )
