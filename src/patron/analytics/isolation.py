@@ -91,25 +91,30 @@ class ReportRunner:
     def run(self, definition: ReportDefinition, request: ReportRequest) -> Report:
         """Run one report (``analytics.run_report``) over the store.
 
-        Raises ``AnalyticsStoreError`` when the store cannot be opened for analysis, or when
-        the child process died while it ran this report (the next request starts new
-        children). Children found dead before the report was handed over (killed while
-        idle) are replaced and the report runs in a new one.
+        Raises ``AnalyticsStoreError`` when the store cannot be opened for analysis. A child
+        found dead (killed while idle, or while it ran the report: the pool cannot tell which)
+        is replaced and the report runs once more in a new one; a second death raises
+        ``AnalyticsStoreError`` too.
         """
         if not self.in_own_process:
             return run_report(self.database_url, definition, request)
-        pool = self._running_pool()
         try:
-            running = pool.submit(run_report, self.database_url, definition, request)
+            return self._report_in(self._running_pool(), definition, request)
+        except BrokenProcessPool:
+            pass  # the child died before or during this report: once more, in a new one
+        try:
+            return self._report_in(self._running_pool(), definition, request)
+        except BrokenProcessPool as error:
+            raise _child_died(error) from error
+
+    def _report_in(
+        self, pool: ProcessPoolExecutor, definition: ReportDefinition, request: ReportRequest
+    ) -> Report:
+        try:
+            return pool.submit(run_report, self.database_url, definition, request).result()
         except BrokenProcessPool:
             self._discard(pool)
-            pool = self._running_pool()
-            running = pool.submit(run_report, self.database_url, definition, request)
-        try:
-            return running.result()
-        except BrokenProcessPool as error:
-            self._discard(pool)
-            raise _child_died(error) from error
+            raise
 
     def _discard(self, pool: ProcessPoolExecutor) -> None:
         with self._lock:
