@@ -70,12 +70,14 @@ def _per_customer(
                        coalesce(sum(revenue) FILTER (WHERE {money}), 0) AS revenue,
                        coalesce(sum(orders) FILTER (WHERE {money}), 0) AS money_orders,
                        min(first_at) AS first_at,
-                       least(min(first_at, 2)[2], min(second_at)) AS second_at
+                       least(min(first_at, 2)[2], min(second_at)) AS second_at,
+                       {_channel_counts_sql("orders")}
                 FROM ({rows}) WHERE customer_id IS NOT NULL
                 GROUP BY customer_id
             )
             SELECT customer_id, bit_count(coalesce(mask, 0)) AS channels,
                    concat_ws(' + ', {mix}) AS mix, orders, revenue, money_orders, first_at,
+                   {", ".join(f"n_{c}" for c in SALES_CHANNELS)},
                    coalesce(second_at <= first_at + INTERVAL {RETENTION_DAYS} DAY, false)
                        AS returned,
                    first_at + INTERVAL {RETENTION_DAYS} DAY <= {data_end} AS eligible
@@ -261,14 +263,27 @@ def _migration_from_orders(store: AnalyticsStore, request: ReportRequest) -> lis
     ).fetchall()
 
 
-def _migration_from_rollups(store: AnalyticsStore, request: ReportRequest) -> list[tuple[Any, ...]]:
+def _migration_from_rollups(
+    store: AnalyticsStore, request: ReportRequest, *, counted_per_customer: bool
+) -> list[tuple[Any, ...]]:
     # The customers' first orders come from the rollup. The orders of a customer whose first
     # order is in the period are, up to the period's end, all in the period: they are read
-    # from the period's orders (from the rollup for all the data).
+    # from the period's orders (from the rollup for all the data), which the period's
+    # per-customer table has already counted per channel when ``counted_per_customer``.
     span = window(request.period, request.timezone) if request.period is not None else None
     firsts = firsts_sql(request.filters, span.end if span else None)
     # Each customer's orders per channel in one group-by per customer (a column each).
-    if span is None:
+    if counted_per_customer:
+        counted = f"""
+            SELECT customer_id, orders AS n, {", ".join(f"n_{c}" for c in SALES_CHANNELS)}
+            FROM omnichannel_customers
+        """  # noqa: S608 - constant names
+        new = (
+            firsts
+            if span is None
+            else f"SELECT * FROM ({firsts}) WHERE first_at >= {sql_literal(span.start)}"  # noqa: S608 - values quoted by sql_literal
+        )
+    elif span is None:
         counted = f"""
             SELECT customer_id, sum(orders) AS n, {_channel_counts_sql("orders")}
             FROM ({scopes_sql(request.filters, ["s.customer_id IS NOT NULL"])}) GROUP BY 1
@@ -295,9 +310,11 @@ def _migration_from_rollups(store: AnalyticsStore, request: ReportRequest) -> li
     ).fetchall()
 
 
-def _migration(store: AnalyticsStore, request: ReportRequest) -> tuple[Table, Chart]:
+def _migration(
+    store: AnalyticsStore, request: ReportRequest, *, counted_per_customer: bool
+) -> tuple[Table, Chart]:
     if store.rollups:
-        rows = _migration_from_rollups(store, request)
+        rows = _migration_from_rollups(store, request, counted_per_customer=counted_per_customer)
     else:
         rows = _migration_from_orders(store, request)
     columns = (
@@ -365,7 +382,12 @@ def omnichannel(store: AnalyticsStore, request: ReportRequest) -> Report:
     groups = _groups(store, request, request.period, currency.code)
     mixes = _mixes(store, currency.code)
     side_by_side = _side_by_side(groups, previous, currency.code)
-    migration, migration_chart = _migration(store, request)
+    # The period's per-customer table (built last above) holds each customer's orders per
+    # channel when it was grouped from the rollups with channels as bits.
+    counted_per_customer = store.rollups and len(_channel_bits(store)) <= MAX_CHANNELS
+    migration, migration_chart = _migration(
+        store, request, counted_per_customer=counted_per_customer
+    )
     value_chart = Chart(
         "value_per_customer",
         ChartKind.BAR,
