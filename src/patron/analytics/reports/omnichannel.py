@@ -32,10 +32,17 @@ MAX_CHANNELS = 62
 
 
 def _per_customer(
-    store: AnalyticsStore, request: ReportRequest, period: Period | None, currency: str | None
+    store: AnalyticsStore,
+    request: ReportRequest,
+    period: Period | None,
+    currency: str | None,
+    *,
+    channel_counts: bool = False,
 ) -> str:
     """A temporary table of the period's customers: channels, orders, revenue, first order
-    and whether they came back within the retention window; its name is returned."""
+    and whether they came back within the retention window; its name is returned. With
+    ``channel_counts``, and when read from the rollups, also their orders in each sales
+    channel (``n_pos``...), which migration reads."""
     orders = scoped_orders(request, None, period=period)
     money = f"currency = {sql_literal(currency or '')}"
     found = store.connection.execute("SELECT max(ordered_at) FROM orders_v").fetchone()
@@ -60,24 +67,34 @@ def _per_customer(
             f"CASE WHEN mask & {1 << bit} <> 0 THEN {sql_literal(channel)} END"
             for bit, channel in enumerate(channels)
         )
+        # A sales channel's orders filtered on its bit: an integer, not a text, per row.
+        counts = "".join(
+            f", coalesce(sum(orders) FILTER (WHERE bit = {1 << channels.index(c)}), 0) AS n_{c}"
+            if c in channels
+            else f", 0 AS n_{c}"
+            for c in SALES_CHANNELS
+        )
+        counted = "".join(f", n_{c}" for c in SALES_CHANNELS) if channel_counts else ""
         store.connection.execute(
             f"""
             CREATE OR REPLACE TEMP TABLE omnichannel_customers AS
             WITH by_customer AS (
                 SELECT customer_id,
-                       bit_or(CAST(CASE channel {mask} END AS BIGINT)) AS mask,
+                       bit_or(bit) AS mask,
                        sum(orders) AS orders,
                        coalesce(sum(revenue) FILTER (WHERE {money}), 0) AS revenue,
                        coalesce(sum(orders) FILTER (WHERE {money}), 0) AS money_orders,
                        min(first_at) AS first_at,
-                       least(min(first_at, 2)[2], min(second_at)) AS second_at,
-                       {_channel_counts_sql("orders")}
-                FROM ({rows}) WHERE customer_id IS NOT NULL
+                       least(min(first_at, 2)[2], min(second_at)) AS second_at
+                       {counts if channel_counts else ""}
+                FROM (
+                    SELECT *, CAST(CASE channel {mask} END AS BIGINT) AS bit FROM ({rows})
+                ) WHERE customer_id IS NOT NULL
                 GROUP BY customer_id
             )
             SELECT customer_id, bit_count(coalesce(mask, 0)) AS channels,
-                   concat_ws(' + ', {mix}) AS mix, orders, revenue, money_orders, first_at,
-                   {", ".join(f"n_{c}" for c in SALES_CHANNELS)},
+                   concat_ws(' + ', {mix}) AS mix, orders, revenue, money_orders, first_at
+                   {counted},
                    coalesce(second_at <= first_at + INTERVAL {RETENTION_DAYS} DAY, false)
                        AS returned,
                    first_at + INTERVAL {RETENTION_DAYS} DAY <= {data_end} AS eligible
@@ -131,9 +148,14 @@ def _channel_bits(store: AnalyticsStore) -> list[str]:
 
 
 def _groups(
-    store: AnalyticsStore, request: ReportRequest, period: Period | None, currency: str | None
+    store: AnalyticsStore,
+    request: ReportRequest,
+    period: Period | None,
+    currency: str | None,
+    *,
+    channel_counts: bool = False,
 ) -> list[tuple[int, int, int, int, int, int, int]]:
-    per_customer = _per_customer(store, request, period, currency)
+    per_customer = _per_customer(store, request, period, currency, channel_counts=channel_counts)
     rows = store.connection.execute(
         f"""
         SELECT channels, count(*), sum(orders), sum(revenue), sum(money_orders),
@@ -379,7 +401,7 @@ def omnichannel(store: AnalyticsStore, request: ReportRequest) -> Report:
         for g in _groups(store, request, request.comparison_period, currency.code):
             previous[g[0]] = ratio(g[3], g[1])
     # The period's own customers last, so that the channel combinations read them.
-    groups = _groups(store, request, request.period, currency.code)
+    groups = _groups(store, request, request.period, currency.code, channel_counts=True)
     mixes = _mixes(store, currency.code)
     side_by_side = _side_by_side(groups, previous, currency.code)
     # The period's per-customer table (built last above) holds each customer's orders per
