@@ -376,6 +376,10 @@ def prepare_features(
     """
     connection = duckdb.connect()
     try:
+        # Only the last query's order matters, and it says it (ORDER BY unique_id): the tables
+        # before it are built in parallel without keeping the records' order, which at a
+        # million records took a third of this function's time.
+        connection.execute("SET preserve_insertion_order = false")
         connection.register("raw", records)
         for name, values in (("known_emails", known_emails), ("known_phones", known_phones)):
             known = pa.array([], _TEXT) if values is None else values
