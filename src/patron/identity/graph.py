@@ -439,7 +439,7 @@ def merge_pairs(
     # many rows per INSERT: returned in the order of the parameters, they take one each.
     merge_ids: dict[int, int] = {}
     for chunk in _chunks(audit):
-        merge_ids.update(connection.execute(_INSERT_MERGES, chunk).tuples().all())
+        merge_ids.update(connection.execute(_INSERT_MERGES, chunk).all())
     for position, winner, loser in merged:
         outcomes[position] = MergeOutcome("merged", merge_ids[loser], winner, loser)
     # Each loser root is linked under the root that won it, and every node of its tree (the
