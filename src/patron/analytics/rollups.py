@@ -32,8 +32,8 @@ themselves (``month_split``). A report answers the same from the rollups as from
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
-from typing import TYPE_CHECKING
+from datetime import date, timedelta
+from typing import TYPE_CHECKING, TypeVar
 
 from patron.analytics.scope import Window, local_time, order_conditions, sql_literal, where
 
@@ -310,13 +310,17 @@ class MonthSplit:
 
 
 _DAY = timedelta(days=1)
+# A day or a time: the month arithmetic below is the same for both.
+_Day = TypeVar("_Day", bound=date)
 
 
 def _month_start(at: datetime) -> datetime:
     return at.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
 
 
-def _next_month(start: datetime) -> datetime:
+def next_month(start: _Day) -> _Day:
+    """The first day (or the same time of the first day) of the month after ``start``'s;
+    ``start`` is the first of its month."""
     return (
         start.replace(year=start.year + 1, month=1)
         if start.month == 12
@@ -327,7 +331,7 @@ def _next_month(start: datetime) -> datetime:
 def _cuts_inner(at: datetime) -> bool:
     """Whether a bound at ``at`` falls strictly inside its month's inner part."""
     start = _month_start(at)
-    return start + _DAY < at < _next_month(start) - _DAY
+    return start + _DAY < at < next_month(start) - _DAY
 
 
 def month_split(span: Window | None) -> MonthSplit:
@@ -339,11 +343,11 @@ def month_split(span: Window | None) -> MonthSplit:
     # after the last whose inner part ends at or before the window's end.
     first = _month_start(span.start - _DAY)
     if first + _DAY < span.start:
-        first = _next_month(first)
+        first = next_month(first)
     last = _month_start(span.end + _DAY)
     edges: list[Window] = []
     if _cuts_inner(span.start):
-        edges.append(Window(span.start, min(_next_month(_month_start(span.start)), span.end)))
+        edges.append(Window(span.start, min(next_month(_month_start(span.start)), span.end)))
     if _cuts_inner(span.end):
         edge = Window(max(_month_start(span.end), span.start), span.end)
         if edge not in edges:

@@ -10,6 +10,7 @@ from patron.analytics.rollups import (
     MONTH_BITS,
     firsts_sql,
     local_month_rows,
+    next_month,
     period_activity_rows,
     period_customer_rows,
     scopes_sql,
@@ -81,11 +82,7 @@ def _months_between(first: date, last: date) -> list[date]:
     months, month = [], first.replace(day=1)
     while month <= last:
         months.append(month)
-        month = (
-            month.replace(year=month.year + 1, month=1)
-            if month.month == 12
-            else month.replace(month=month.month + 1)
-        )
+        month = next_month(month)
     return months
 
 
