@@ -21,9 +21,8 @@ from sqlalchemy import BigInteger, any_, bindparam, case, insert, or_, select, t
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import aliased
 
-from patron.identity.bulk import bind_value, execute_many
 from patron.identity.models import Merge, MergeBlock, Profile, RecordProfile
-from patron.storage import UTCDateTime, utcnow
+from patron.storage import UTCDateTime, bind_value, execute_many, utcnow
 
 if TYPE_CHECKING:
     from collections.abc import Iterator, Sequence

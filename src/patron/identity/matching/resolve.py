@@ -22,14 +22,13 @@ from sqlalchemy import Text, bindparam, select
 from sqlalchemy import cast as sa_cast
 from sqlalchemy.dialects.postgresql import JSONB
 
-from patron.identity.bulk import bind_value, execute_many
 from patron.identity.graph import MergeMethod, PairToMerge, merge_pairs
 from patron.identity.matching.options import MatchBackend, SparkOptions
 from patron.identity.matching.versions import StoredModel, latest_model, store_model
 from patron.identity.models import MatchPair, Profile, RecordProfile
 from patron.identity.resolve import resolve_customer_records
 from patron.identity.rules import current_rules
-from patron.storage import dialect_insert, utcnow
+from patron.storage import bind_value, dialect_insert, execute_many, utcnow
 
 if TYPE_CHECKING:
     import pyarrow as pa
