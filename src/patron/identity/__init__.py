@@ -11,6 +11,7 @@ from patron.identity.explain import (
     IdentityStats,
     explain_profile,
     identity_stats,
+    merge_history,
 )
 from patron.identity.graph import (
     MergeMethod,
@@ -115,6 +116,7 @@ __all__ = [
     "latest_model",
     "list_match_pairs",
     "match_pair",
+    "merge_history",
     "merge_profiles",
     "new_profile",
     "new_profiles",

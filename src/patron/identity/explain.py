@@ -11,13 +11,21 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import func, or_, select
 
-from patron.identity.graph import canonical_id
-from patron.identity.models import Identifier, Merge, MergeBlock, Profile, RecordProfile
+from patron.identity.graph import MergeMethod, canonical_id
+from patron.identity.models import (
+    Identifier,
+    MatchPair,
+    Merge,
+    MergeBlock,
+    Profile,
+    RecordProfile,
+)
 from patron.ingest.models import Source, SourceRecord
 
 if TYPE_CHECKING:
     from datetime import datetime
 
+    from sqlalchemy import Select
     from sqlalchemy.orm import Session
 
 
@@ -117,23 +125,7 @@ def explain_profile(session: Session, profile_id: int) -> Explanation:
             .order_by(Source.name, SourceRecord.record_id)
         )
     )
-    merges = tuple(
-        ExplainedMerge(
-            merge.id,
-            merge.winner_id,
-            merge.loser_id,
-            merge.method,
-            merge.reason,
-            merge.created_at,
-            merge.undone_at,
-            merge.undone_reason,
-        )
-        for merge in session.scalars(
-            select(Merge)
-            .where(or_(Merge.winner_id.in_(node_ids), Merge.loser_id.in_(node_ids)))
-            .order_by(Merge.id)
-        )
-    )
+    merges = merge_history(session, node_ids)
     blocks = tuple(
         ExplainedBlock(
             block.id, block.profile_a_id, block.profile_b_id, block.merge_id, block.created_at
@@ -147,6 +139,50 @@ def explain_profile(session: Session, profile_id: int) -> Explanation:
         )
     )
     return Explanation(profile_id, root, nodes, identifiers, records, merges, blocks)
+
+
+def merge_history(
+    session: Session, nodes: list[int] | Select[int], *, newest_first: bool = False
+) -> tuple[ExplainedMerge, ...]:
+    """Every merge that touched one of ``nodes`` (ids, or a query of them), undone ones
+    included, oldest first (or newest first), each with its whole reason.
+
+    A merge of ``patron resolve`` keeps its per-field contributions on the match pair that
+    caused it, not in its own reason (they would be written twice for each of a run's
+    merges): they are read from there, in the same query, and shown as part of the reason.
+    """
+    order = (Merge.created_at.desc(), Merge.id.desc()) if newest_first else (Merge.id,)
+    rows = session.execute(
+        select(Merge, MatchPair.contributions)
+        .outerjoin(MatchPair, MatchPair.merge_id == Merge.id)
+        .where(or_(Merge.winner_id.in_(nodes), Merge.loser_id.in_(nodes)))
+        .order_by(*order)
+    )
+    return tuple(
+        ExplainedMerge(
+            merge.id,
+            merge.winner_id,
+            merge.loser_id,
+            merge.method,
+            _whole_reason(merge, contributions),
+            merge.created_at,
+            merge.undone_at,
+            merge.undone_reason,
+        )
+        for merge, contributions in rows
+    )
+
+
+def _whole_reason(merge: Merge, contributions: dict[str, Any] | None) -> dict[str, Any]:
+    if (
+        merge.method != MergeMethod.PROBABILISTIC
+        or contributions is None
+        or "contributions" in merge.reason
+    ):
+        # A rule's or a reviewer's reason is whole; so is a merge from before the pairs
+        # kept them.
+        return merge.reason
+    return {**merge.reason, "contributions": contributions}
 
 
 @dataclass(frozen=True, slots=True)

@@ -187,5 +187,7 @@ class MatchPair(Base):
     status: Mapped[str] = mapped_column(String(16))
     decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     decided_by: Mapped[str | None] = mapped_column(String(255))
-    merge_id: Mapped[int | None] = mapped_column(ForeignKey("merges.id"))
+    # The merge this pair caused (automatically or accepted): a probabilistic merge's reason
+    # is completed from the pair's contributions.
+    merge_id: Mapped[int | None] = mapped_column(ForeignKey("merges.id"), index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

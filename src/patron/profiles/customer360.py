@@ -22,7 +22,6 @@ from patron import identity
 from patron.identity.models import (
     EventProfile,
     Identifier,
-    Merge,
     OrderProfile,
     Profile,
 )
@@ -363,23 +362,7 @@ def _records(
 
 def _merges(session: Session, root: int) -> tuple[MergeView, ...]:
     tree = select(Profile.id).where(Profile.canonical_id == root)
-    return tuple(
-        MergeView(
-            id=merge.id,
-            winner_id=merge.winner_id,
-            loser_id=merge.loser_id,
-            method=merge.method,
-            reason=merge.reason,
-            created_at=merge.created_at,
-            undone_at=merge.undone_at,
-            undone_reason=merge.undone_reason,
-        )
-        for merge in session.scalars(
-            select(Merge)
-            .where(or_(Merge.winner_id.in_(tree), Merge.loser_id.in_(tree)))
-            .order_by(Merge.created_at.desc(), Merge.id.desc())
-        )
-    )
+    return identity.merge_history(session, tree, newest_first=True)
 
 
 def customer_360(

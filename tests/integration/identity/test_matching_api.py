@@ -5,6 +5,7 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 from tests.integration.identity.test_matching import (
     import_customer_records,
@@ -12,6 +13,7 @@ from tests.integration.identity.test_matching import (
 )
 
 from patron.identity import ResolveOptions, resolve_records
+from patron.identity.models import MatchPair, Merge
 from patron.settings import Settings
 from patron.web import create_app
 
@@ -71,3 +73,34 @@ def test_review_pairs_are_listed_and_decided_over_http(
     assert again.json()["error"] == "already_decided"
     assert client.post("/api/identity/review/999999/reject").status_code == 404
     assert client.get("/api/identity/review", params={"status": "maybe"}).status_code == 400
+
+
+def test_a_customer_shows_why_the_model_merged_it_field_by_field(
+    client: TestClient,
+    sessions: sessionmaker[Session],
+    world: Path,  # noqa: F811
+) -> None:
+    # given records that the model merged on its own
+    import_customer_records(sessions, world)
+    with sessions() as session, session.begin():
+        summary = resolve_records(session)
+    assert summary.merged > 0
+    with sessions() as session:
+        merged = session.execute(
+            select(MatchPair.merge_id, MatchPair.contributions, Merge.winner_id)
+            .join(Merge, Merge.id == MatchPair.merge_id)
+            .where(MatchPair.status == "merged")
+            .order_by(MatchPair.id)
+            .limit(1)
+        ).one()
+
+    # when the customer is shown
+    shown = client.get(f"/api/profiles/{merged.winner_id}")
+
+    # then its merge gives the probability and each field's level and weight, as scored
+    assert shown.status_code == 200
+    merge = next(m for m in shown.json()["merges"] if m["id"] == merged.merge_id)
+    assert merge["method"] == "probabilistic"
+    assert merge["reason"]["probability"] >= summary.auto_merge_threshold
+    assert merge["reason"]["contributions"] == merged.contributions
+    assert "level" in merge["reason"]["contributions"]["last_name"]

@@ -14,6 +14,7 @@ from patron.identity import (
     MatchBackend,
     ResolveOptions,
     SparkOptions,
+    explain_profile,
     resolve_records,
     train_match_model,
 )
@@ -46,7 +47,8 @@ def test_spark_backend_scores_with_the_stored_model_and_merges(
     assert not summary.trained
     assert summary.merged > 50
     with sessions() as session:
-        merge = session.scalars(select(Merge).limit(1)).one()
+        winner = session.scalars(select(Merge.winner_id).order_by(Merge.id).limit(1)).one()
+        merge = explain_profile(session, winner).merges[0]
     assert merge.method == "probabilistic"
     assert merge.reason["probability"] >= 0.99
     assert "level" in merge.reason["contributions"]["first_name"]

@@ -3,12 +3,13 @@
 The run reads every source customer record, compares the pairs that share a blocking key with
 the newest trained model (training one on the first run or when asked), and acts on the pairs
 whose records still belong to two customers: above the auto-merge threshold the customers are
-merged (method ``probabilistic``, with the probability and each field's contribution as the
-reason); between the thresholds the pair waits in the review queue, and so does a pair above
-them whose first names disagree completely (a household, not one person); below, nothing. A pair
-decided before (merged, accepted, rejected, or already waiting) is never asked again, nor is
-another pair of the same two customers: the queue asks about two customers once, whether a
-scored pair or a rule that held them apart put them there.
+merged (method ``probabilistic``, with the probability as the merge's reason and each field's
+contribution on the pair, which names the merge); between the thresholds the pair waits in the
+review queue, and so does a pair above them whose first names disagree completely (a
+household, not one person); below, nothing. A pair decided before (merged, accepted, rejected,
+or already waiting) is never asked again, nor is another pair of the same two customers: the
+queue asks about two customers once, whether a scored pair or a rule that held them apart put
+them there.
 """
 
 from __future__ import annotations
@@ -17,7 +18,6 @@ import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, cast
 
-import orjson
 from sqlalchemy import Text, bindparam, select
 from sqlalchemy import cast as sa_cast
 from sqlalchemy.dialects.postgresql import JSONB
@@ -414,8 +414,7 @@ def _act(session: Session, predictions: Any, model: StoredModel, upper: float) -
     for a, b, probability, weight, disagree, contributions in zip(
         *(decisions.column(name).to_pylist() for name in decisions.column_names), strict=True
     ):
-        # The contributions stay JSON text on their way to the pair's row and a merge's
-        # reason.
+        # The contributions stay JSON text on their way to the pair's row.
         pair: dict[str, Any] = {
             "status": "review",
             "method": "probabilistic",
@@ -431,14 +430,14 @@ def _act(session: Session, predictions: Any, model: StoredModel, upper: float) -
         }
         if probability >= upper and not disagree:
             merge_of[len(pairs)] = len(to_merge)
+            # The fields' contributions stay on the pair, which names the merge: a history
+            # of merges reads them from there (``identity.merge_history``) rather than a run
+            # writing them twice.
             reason = {
                 "probability": probability,
                 "match_weight": weight,
                 "model": model.version,
                 "records": [a, b],
-                # Already JSON text: the audit row's serialiser (orjson) embeds it as it is
-                # rather than parsing and writing it again.
-                "contributions": orjson.Fragment(contributions),
             }
             to_merge.append(PairToMerge(roots.node[a], roots.node[b], reason))
         pairs.append(pair)
