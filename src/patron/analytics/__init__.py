@@ -22,7 +22,7 @@ from patron.analytics.contract import (
     Unit,
     UnknownReportError,
 )
-from patron.analytics.isolation import ReportRunner, reads_need_own_process, run_in_own_process
+from patron.analytics.isolation import ReportRunner, run_in_own_process
 from patron.analytics.registry import builtin_reports, run_report
 from patron.analytics.render import MEDIA_TYPES, ReportFormat, render_report
 from patron.analytics.request import (
@@ -72,7 +72,6 @@ __all__ = [
     "local_today",
     "open_store",
     "parse_request",
-    "reads_need_own_process",
     "refresh_snapshot",
     "refresh_stale_snapshot",
     "render_report",

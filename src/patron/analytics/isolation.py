@@ -1,37 +1,24 @@
 """DuckDB's reads of a SQLite store, kept out of processes that write the store.
 
-DuckDB reads a SQLite store through the ``sqlite_scanner`` extension, which carries its own
-copy of SQLite. Two copies of SQLite in one process must never have the same database open
-(SQLite's "How To Corrupt An SQLite Database File", 2.2.1): POSIX locks belong to the
-process, so neither copy sees the other's locks. The copy that opens a WAL database second
-finds no lock on it, takes itself for the only user and truncates the shared-memory index
-(the ``-shm`` file) under the first; the first then reads past the end of a mapped file and
-the process dies with SIGBUS, or reads a half-rebuilt index. ``patron serve`` did exactly
-that when a report was asked for while its embedded worker wrote the store.
-
-So a process that writes a SQLite store through Python's ``sqlite3`` (the API with its
-worker, the worker with its snapshot refresh) runs each DuckDB read of that store in a child
-process, started with ``spawn``: a fork would copy the parent's open SQLite connections and
-its threads' locks. Locks between processes work, so the child reads a consistent store.
-PostgreSQL has no such limit: its reads run in the calling thread.
+A process that writes a SQLite store through Python's ``sqlite3`` (the API with its worker, the
+worker with its snapshot refresh) must not let DuckDB's ``sqlite_scanner`` open the same file
+(``patron.storage.scan`` says why): it runs each report, and each snapshot refresh, in a child
+process. PostgreSQL has no such limit: its reads run in the calling thread.
 """
 
 from __future__ import annotations
 
-import multiprocessing
 import threading
-from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from typing import TYPE_CHECKING, ParamSpec, TypeVar
 
-from sqlalchemy.engine import make_url
-
 from patron.analytics.registry import run_report
 from patron.analytics.store import AnalyticsStoreError
-from patron.storage import normalise_url
+from patron.storage import ProcessDiedError, reads_need_own_process, run_in_child, spawned_pool
 
 if TYPE_CHECKING:
     from collections.abc import Callable
+    from concurrent.futures import ProcessPoolExecutor
 
     from patron.analytics.contract import Report, ReportDefinition, ReportRequest
 
@@ -41,18 +28,6 @@ R = TypeVar("R")
 # Report requests of the API wait for a free child: two keep both cores of a small machine
 # busy without holding many DuckDB buffers at once.
 REPORT_PROCESSES = 2
-
-
-def reads_need_own_process(database_url: str) -> bool:
-    """Whether DuckDB must read the store at ``database_url`` from a process that does not
-    also open it through Python's ``sqlite3`` (true for SQLite files)."""
-    return make_url(normalise_url(database_url)).get_backend_name() == "sqlite"
-
-
-def _spawned_pool(processes: int) -> ProcessPoolExecutor:
-    return ProcessPoolExecutor(
-        max_workers=processes, mp_context=multiprocessing.get_context("spawn")
-    )
 
 
 def _child_died(error: BrokenProcessPool) -> AnalyticsStoreError:
@@ -66,11 +41,10 @@ def run_in_own_process(function: Callable[P, R], *args: P.args, **kwargs: P.kwar
     raised here. Raises ``AnalyticsStoreError`` when the child dies before answering (killed,
     out of memory).
     """
-    with _spawned_pool(1) as pool:
-        try:
-            return pool.submit(function, *args, **kwargs).result()
-        except BrokenProcessPool as error:
-            raise _child_died(error) from error
+    try:
+        return run_in_child(function, *args, **kwargs)
+    except ProcessDiedError as error:
+        raise AnalyticsStoreError(f"the analytics process stopped: {error}") from error
 
 
 class ReportRunner:
@@ -125,7 +99,7 @@ class ReportRunner:
     def _running_pool(self) -> ProcessPoolExecutor:
         with self._lock:
             if self._pool is None:
-                self._pool = _spawned_pool(self._processes)
+                self._pool = spawned_pool(self._processes)
             return self._pool
 
     def close(self) -> None:

@@ -22,7 +22,7 @@ import duckdb
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
-from patron.analytics.isolation import reads_need_own_process, run_in_own_process
+from patron.analytics.isolation import run_in_own_process
 from patron.analytics.rollups import write_rollups
 from patron.analytics.store import (
     SNAPSHOT_INFO,
@@ -36,7 +36,7 @@ from patron.analytics.store import (
     snapshot_path,
     snapshot_taken_at,
 )
-from patron.storage import make_engine
+from patron.storage import make_engine, reads_need_own_process
 
 if TYPE_CHECKING:
     from pathlib import Path

@@ -14,10 +14,8 @@ load.
 
 from __future__ import annotations
 
-import importlib
 import json
 import re
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Self
@@ -26,7 +24,7 @@ import duckdb
 from sqlalchemy.engine import make_url
 
 from patron.analytics.rollups import ROLLUP_NAMES, ROLLUP_NEWEST_COLUMN
-from patron.storage import normalise_url
+from patron.storage import StoreScanError, normalise_url, offline_duckdb, quote, store_scanner
 
 if TYPE_CHECKING:
     from types import TracebackType
@@ -150,68 +148,6 @@ def snapshot_current_as_of(path: Path) -> datetime | None:
     return max(taken_at, confirmed_at)
 
 
-@dataclass(frozen=True)
-class _Scanner:
-    package: str
-    extension: str
-    attach_type: str
-
-
-_SCANNERS = {
-    "sqlite": _Scanner("duckdb_extension_sqlite_scanner", "sqlite_scanner", "sqlite"),
-    "postgresql": _Scanner("duckdb_extension_postgres_scanner", "postgres_scanner", "postgres"),
-}
-
-
-def _extension_path(scanner: _Scanner) -> Path:
-    try:
-        package = importlib.import_module(scanner.package)
-    except ImportError as error:
-        msg = f"the {scanner.extension} extension is not installed (pip package {scanner.package})"
-        raise AnalyticsStoreError(msg) from error
-    path = (
-        Path(str(package.__file__)).parent
-        / "extensions"
-        / f"v{duckdb.__version__}"
-        / f"{scanner.extension}.duckdb_extension"
-    )
-    if not path.is_file():
-        msg = (
-            f"{path} is missing: {scanner.package} must be the same version as duckdb "
-            f"({duckdb.__version__})"
-        )
-        raise AnalyticsStoreError(msg)
-    return path
-
-
-def _attach_target(database_url: str) -> tuple[_Scanner, str]:
-    url = make_url(normalise_url(database_url))
-    backend = url.get_backend_name()
-    scanner = _SCANNERS.get(backend)
-    if scanner is None:
-        msg = f"analytics reads SQLite or PostgreSQL stores, not {backend!r}"
-        raise AnalyticsStoreError(msg)
-    if backend == "sqlite":
-        if not url.database or url.database == ":memory:":
-            msg = "analytics needs a SQLite store in a file"
-            raise AnalyticsStoreError(msg)
-        return scanner, url.database
-    # libpq's key=value form; the password, when there is one, stays inside this process.
-    parts = {
-        "host": url.host,
-        "port": url.port,
-        "user": url.username,
-        "password": url.password,
-        "dbname": url.database,
-    }
-    dsn = " ".join(f"{key}={value}" for key, value in parts.items() if value is not None)
-    return scanner, dsn
-
-
-def _quote(value: str) -> str:
-    return "'" + value.replace("'", "''") + "'"
-
-
 class AnalyticsStore:
     """A DuckDB connection with the live store attached read-only and the views above.
 
@@ -228,7 +164,10 @@ class AnalyticsStore:
         snapshot_max_age: timedelta = SNAPSHOT_MAX_AGE,
         now: datetime | None = None,
     ) -> None:
-        scanner, target = _attach_target(database_url)
+        try:
+            scanner = store_scanner(database_url)
+        except StoreScanError as error:
+            raise AnalyticsStoreError(str(error)) from error
         self.database_url = database_url
         # When the data read is a snapshot, the last time it was known to match the store
         # (taken, or found unchanged since); None for the live store.
@@ -245,31 +184,26 @@ class AnalyticsStore:
                 snapshot or (now or datetime.now(UTC)) - current_as_of <= snapshot_max_age
             ):
                 self.data_as_of = current_as_of
-        extension = _extension_path(scanner)
-        self.connection = duckdb.connect(
-            config={
-                # Never reach for the internet: extensions come from the packages above.
-                "autoinstall_known_extensions": False,
-                "autoload_known_extensions": False,
-            }
-        )
+        try:
+            # A missing extension is said before anything is opened.
+            scanner.extension_path()
+        except StoreScanError as error:
+            raise AnalyticsStoreError(str(error)) from error
+        self.connection = offline_duckdb()
         try:
             if threads is not None:
                 self.connection.execute(f"SET threads = {int(threads)}")
             self.connection.execute("SET TimeZone = 'UTC'")
             if self.data_as_of is not None:
                 # The snapshot holds the views' rows as tables of the same names.
-                self.connection.execute(f"ATTACH {_quote(str(path))} AS snapshot (READ_ONLY)")
+                self.connection.execute(f"ATTACH {quote(str(path))} AS snapshot (READ_ONLY)")
                 for name in VIEW_NAMES:
                     self.connection.execute(
                         f"CREATE VIEW {name} AS SELECT * FROM snapshot.{name}"  # noqa: S608 - constant names
                     )
                 self.rollups = self._attach_rollups()
                 return
-            self.connection.execute(f"LOAD {_quote(str(extension))}")
-            self.connection.execute(
-                f"ATTACH {_quote(target)} AS {STORE} (TYPE {scanner.attach_type}, READ_ONLY)"
-            )
+            scanner.attach(self.connection, STORE)
             for name, sql in _VIEWS.items():
                 self.connection.execute(f"CREATE VIEW {name} AS {sql}")
         except duckdb.Error as error:
@@ -281,14 +215,14 @@ class AnalyticsStore:
         # A snapshot written before the rollups existed has none: reports then read rows.
         found = self.connection.execute(
             "SELECT count(*) FROM duckdb_tables() WHERE database_name = 'snapshot' "  # noqa: S608 - constant names, quoted
-            f"AND table_name IN ({', '.join(_quote(name) for name in ROLLUP_NAMES)})"
+            f"AND table_name IN ({', '.join(quote(name) for name in ROLLUP_NAMES)})"
         ).fetchone()
         if not found or found[0] != len(ROLLUP_NAMES):
             return False
         # Nor does one written before customer_months held its months' first order times.
         newest = self.connection.execute(
             "SELECT count(*) FROM duckdb_columns() WHERE database_name = 'snapshot' "  # noqa: S608 - a constant, quoted
-            f"AND table_name = 'customer_months' AND column_name = {_quote(ROLLUP_NEWEST_COLUMN)}"
+            f"AND table_name = 'customer_months' AND column_name = {quote(ROLLUP_NEWEST_COLUMN)}"
         ).fetchone()
         if not newest or newest[0] != 1:
             return False

@@ -8,12 +8,29 @@ from patron.storage.engine import (
     make_session_factory,
     normalise_url,
 )
+from patron.storage.scan import (
+    ChildCall,
+    ProcessDiedError,
+    StoreScanError,
+    StoreScanner,
+    offline_duckdb,
+    quote,
+    reads_need_own_process,
+    run_in_child,
+    spawned_pool,
+    start_in_child,
+    store_scanner,
+)
 from patron.storage.types import BigIntPK, JSONDocument, UTCDateTime, utcnow
 
 __all__ = [
     "Base",
     "BigIntPK",
+    "ChildCall",
     "JSONDocument",
+    "ProcessDiedError",
+    "StoreScanError",
+    "StoreScanner",
     "UTCDateTime",
     "bind_value",
     "dialect_insert",
@@ -21,5 +38,12 @@ __all__ = [
     "make_engine",
     "make_session_factory",
     "normalise_url",
+    "offline_duckdb",
+    "quote",
+    "reads_need_own_process",
+    "run_in_child",
+    "spawned_pool",
+    "start_in_child",
+    "store_scanner",
     "utcnow",
 ]

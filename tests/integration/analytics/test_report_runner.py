@@ -13,6 +13,7 @@ from tests.integration.analytics.retail import build_store
 
 from patron import analytics
 from patron.settings import Settings
+from patron.storage import reads_need_own_process
 
 ALL_DATA = analytics.parse_request(
     period="all",
@@ -56,7 +57,7 @@ def test_the_runner_answers_as_run_report_does(store_url: str) -> None:
 
 
 def test_children_killed_while_idle_are_replaced(store_url: str) -> None:
-    if not analytics.reads_need_own_process(store_url):
+    if not reads_need_own_process(store_url):
         pytest.skip("PostgreSQL reports run in the calling thread: no child to kill")
     carts = analytics.builtin_reports().get("abandoned-carts")
     runner = analytics.ReportRunner(store_url, processes=1)
