@@ -4,6 +4,7 @@ from patron.storage.base import Base
 from patron.storage.bulk import bind_value, execute_many
 from patron.storage.engine import (
     dialect_insert,
+    has_written,
     make_engine,
     make_session_factory,
     normalise_url,
@@ -35,6 +36,7 @@ __all__ = [
     "bind_value",
     "dialect_insert",
     "execute_many",
+    "has_written",
     "make_engine",
     "make_session_factory",
     "normalise_url",

@@ -59,6 +59,17 @@ def make_engine(url: str, *, pool_size: int = 10) -> Engine:
     )
 
 
+def has_written(session: Session) -> bool:
+    """Whether the session's transaction has written something not committed yet (pending
+    ORM changes are flushed first). Known on SQLite, where Python's ``sqlite3`` opens a
+    transaction at the first write; said True elsewhere."""
+    session.flush()
+    connection = session.connection()
+    if connection.dialect.name != "sqlite":
+        return True
+    return bool(getattr(connection.connection.driver_connection, "in_transaction", True))
+
+
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(engine, expire_on_commit=False)
 

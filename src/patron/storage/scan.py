@@ -181,6 +181,10 @@ class ChildCall(Generic[R]):
         finally:
             self._pool.shutdown(wait=True)
 
+    def cancel(self) -> None:
+        """Give up on the result: the child is left to finish and exit on its own."""
+        self._pool.shutdown(wait=False, cancel_futures=True)
+
 
 def start_in_child(function: Callable[P, R], *args: P.args, **kwargs: P.kwargs) -> ChildCall[R]:
     """Start ``function(*args, **kwargs)`` in a new child process; this process goes on

@@ -6,6 +6,7 @@ import csv
 import itertools
 import json
 import math
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -25,11 +26,12 @@ from patron.identity import (
     reject_match_pair,
     resolve_records,
 )
-from patron.identity.matching.features import record_features
+from patron.identity.matching.features import record_features, start_record_features
 from patron.identity.matching.versions import latest_model
 from patron.identity.models import MatchPair, Merge, MergeBlock, Profile, RecordProfile
 from patron.ingest import Channel, create_source, ensure_source, import_world
 from patron.ingest.models import Source, SourceRecord
+from patron.storage import ChildCall, has_written
 from patron.world import generate_world
 
 
@@ -265,6 +267,71 @@ def test_features_read_national_phones_in_the_source_region_or_the_default(
     # Then the region-less source's number is read in the default region, the other in its own
     assert with_default == ["+447400123456", "+4930123456"]
     assert without == [None, "+4930123456"]
+
+
+def test_features_prepared_beside_the_caller_are_the_ones_read_here(
+    database_url: str, sessions: sessionmaker[Session], world: Path
+) -> None:
+    # given a world's records, resolved by the graph, and records no clean-up of SQL can
+    # take alone: accents, a phone from a German source, an invalid email, a placeholder
+    import_customer_records(sessions, world)
+    with sessions() as session, session.begin():
+        resolve_records(session)
+    with sessions.begin() as session:
+        plain = ensure_source(session, "crm", Channel.CRM)
+        german = create_source(session, "shop-de", Channel.ESHOP, default_region="de").source
+        session.add_all(
+            [
+                SourceRecord(
+                    source_id=german.id, record_id="de-1", first_name="Zoë", last_name="Müller",
+                    phone="030 123456", email="ZOE@Example.DE", street="Straße 5, Köln",
+                    postcode="50667", birth_date=date(1990, 2, 3), content_hash="de-1",
+                ),
+                SourceRecord(
+                    source_id=plain.id, record_id="x", first_name="  ", email="not an email",
+                    phone="+44 (0) 7400 123456", loyalty_card="1234-5678", content_hash="x",
+                ),
+                SourceRecord(
+                    source_id=plain.id, record_id="order-only", is_placeholder=True,
+                    content_hash="y",
+                ),
+            ]
+        )  # fmt: skip
+
+    # when the features are read here and prepared beside the caller
+    with sessions() as session:
+        here = record_features(session, default_region="GB")
+        pending = start_record_features(session, default_region="GB", records_committed=True)
+        beside = pending.result()
+
+    # then both are the same table; a SQLite store's was read by another process
+    assert beside.equals(here)
+    assert here.num_rows > 250
+    assert isinstance(pending, ChildCall) == database_url.startswith("sqlite")
+
+
+def test_records_written_in_the_resolving_transaction_are_resolved(
+    sessions: sessionmaker[Session], world: Path
+) -> None:
+    # given a world's records imported and resolved once
+    import_customer_records(sessions, world)
+    with sessions() as session, session.begin():
+        first = resolve_records(session)
+
+    # when a record is added in the transaction that resolves again
+    with sessions() as session, session.begin():
+        source = ensure_source(session, "late", Channel.CRM)
+        session.add(
+            SourceRecord(
+                source_id=source.id, record_id="late-1", first_name="Late", last_name="Comer",
+                content_hash="late-1",
+            )
+        )  # fmt: skip
+        assert has_written(session)
+        second = resolve_records(session)
+
+    # then the run saw it, though nothing of it was committed when the run began
+    assert second.records == first.records + 1
 
 
 _PERSON_FIELDS = (

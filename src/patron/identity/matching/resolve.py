@@ -28,7 +28,7 @@ from patron.identity.matching.versions import StoredModel, latest_model, store_m
 from patron.identity.models import MatchPair, Profile, RecordProfile
 from patron.identity.resolve import resolve_customer_records
 from patron.identity.rules import current_rules
-from patron.storage import bind_value, dialect_insert, execute_many, utcnow
+from patron.storage import bind_value, dialect_insert, execute_many, has_written, utcnow
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -288,21 +288,34 @@ def resolve_records(session: Session, options: ResolveOptions | None = None) -> 
     Records the deterministic graph has not reached yet are resolved by it first. Raises
     ``ThresholdError`` when the thresholds do not make three bands.
     """
-    # Splink, DuckDB and Arrow take a moment to import: only a resolve run pays for them, not
-    # every process that imports the identity package.
-    from patron.identity.matching.backends import open_match_run  # noqa: PLC0415
-    from patron.identity.matching.features import record_features  # noqa: PLC0415
-    from patron.identity.matching.model import (  # noqa: PLC0415
-        match_settings,
-        model_for_dialect,
-        train,
-    )
+    from patron.identity.matching.features import start_record_features  # noqa: PLC0415
 
     options = options or ResolveOptions()
     started = time.perf_counter()
     upper, lower = _thresholds(session, options)
+    # Records the caller wrote in this transaction are seen by it alone: the features are then
+    # read here. The deterministic pass writes the graph, never a record.
+    records_committed = not has_written(session)
     records_resolved = _resolve_deterministically(session, options.default_region)
-    features = record_features(session, default_region=options.default_region)
+    pending = start_record_features(
+        session, default_region=options.default_region, records_committed=records_committed
+    )
+    # While the features are prepared (in a child process on SQLite), this process reads the
+    # graph the run acts on, and imports Splink, DuckDB and Arrow: they take a moment to
+    # import, and only a resolve run pays for them, not every process that imports the
+    # identity package.
+    try:
+        graph = _Graph.read(session)
+        from patron.identity.matching.backends import open_match_run  # noqa: PLC0415
+        from patron.identity.matching.model import (  # noqa: PLC0415
+            match_settings,
+            model_for_dialect,
+            train,
+        )
+    except BaseException:
+        pending.cancel()
+        raise
+    features = pending.result()
     stored = None if options.train else latest_model(session)
     trained = stored is None
     settings: Any = (
@@ -334,7 +347,7 @@ def resolve_records(session: Session, options: ResolveOptions | None = None) -> 
             review_threshold=lower,
             seconds=time.perf_counter() - started,
         )
-    tally = _act(session, predictions, stored, upper)
+    tally = _act(session, graph, predictions, stored, upper)
     return ResolveSummary(
         model_version=stored.version,
         trained=trained,
@@ -349,7 +362,29 @@ def resolve_records(session: Session, options: ResolveOptions | None = None) -> 
     )
 
 
-def _act(session: Session, predictions: Any, model: StoredModel, upper: float) -> dict[str, int]:
+@dataclass
+class _Graph:
+    """What a run reads of the graph before acting: each record's customer, the pairs decided
+    before, and the pairs of customers the queue has asked about (waiting or decided), as
+    they are now; grown as the run queues, so that it asks about two customers once, by their
+    surest pair."""
+
+    roots: _Roots
+    decided: set[tuple[int, int]]
+    asked: set[tuple[int, int] | None]
+
+    @classmethod
+    def read(cls, session: Session) -> _Graph:
+        # The reads go through the connection, past the ORM's autoflush.
+        session.flush()
+        roots = _Roots(session)
+        decided = _decided_pairs(session)
+        return cls(roots, decided, {_between(roots, a, b) for a, b in decided})
+
+
+def _act(
+    session: Session, graph: _Graph, predictions: Any, model: StoredModel, upper: float
+) -> dict[str, int]:
     tally = {
         "merged": 0,
         "queued": 0,
@@ -362,13 +397,7 @@ def _act(session: Session, predictions: Any, model: StoredModel, upper: float) -
         return tally
     import pyarrow.compute as pc  # noqa: PLC0415 - as Splink: only a resolve run imports it
 
-    # The reads below go through the connection, past the ORM's autoflush.
-    session.flush()
-    roots = _Roots(session)
-    decided = _decided_pairs(session)
-    # The pairs of customers the queue has asked about (waiting or decided), as they are now;
-    # grown as this run queues, so that it asks about two customers once, by their surest pair.
-    asked = {_between(roots, a, b) for a, b in decided}
+    roots, decided, asked = graph.roots, graph.decided, graph.asked
     left = predictions.column("unique_id_l").to_pylist()
     right = predictions.column("unique_id_r").to_pylist()
     # The surest pairs first: when a chain of pairs joins several customers, the strongest
