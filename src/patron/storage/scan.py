@@ -128,11 +128,14 @@ def store_scanner(database_url: str) -> StoreScanner:
 
 
 def offline_duckdb() -> duckdb.DuckDBPyConnection:
-    """An in-memory DuckDB connection that never reaches for the internet: extensions are
-    loaded by path, never installed or loaded by DuckDB on its own."""
-    return duckdb.connect(
+    """An in-memory DuckDB connection that never reaches for the internet (extensions are
+    loaded by path, never installed or loaded by DuckDB on its own) and prints nothing (no
+    progress bar on standard output, which a command's JSON owns)."""
+    connection = duckdb.connect(
         config={"autoinstall_known_extensions": False, "autoload_known_extensions": False}
     )
+    connection.execute("SET enable_progress_bar = false")
+    return connection
 
 
 def quote(value: str) -> str:

@@ -38,6 +38,9 @@ EMAILS = [
     "john@xn--abc.com", "a" * 64 + "@example.com", "a" * 65 + "@example.com",
     "john@" + "a" * 64 + ".com", "john@example.123", "JOHN@EXAMPLE.C", "no-reply@shop.com",
     "john@@example.com", "john@example..com", "john@a.b.c.d.example.museum",
+    "Mary.O'Neil@Example.com", "o'brien@example.ie", "'quote'@example.com",
+    "a!b#c$d%e&f*g+h/i=j?k^l_m`n{o|p}q~r@example.com", "x'y@localhost", "x'y@b.test",
+    "o''neil@example.com", "o'.neil@example.com", "o\\'neil@example.com", "o\"neil@example.com",
 ]  # fmt: skip
 CARDS = [
     "6337 0012-3456", "ab_12.cd", "12", "ß123", "\uff11\uff12\uff13\uff14", "12\t34 56", "0000",

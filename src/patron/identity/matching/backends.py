@@ -10,12 +10,12 @@ from __future__ import annotations
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
-import duckdb
 import pyarrow as pa
 from splink import Linker
 from splink.backends.duckdb import DuckDBAPI
 
 from patron.identity.matching.options import MatchBackend, SparkOptions
+from patron.storage import offline_duckdb
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -57,7 +57,7 @@ def open_match_run(
 ) -> Iterator[MatchRun]:
     """A linker over ``features`` with ``settings`` (a SettingsCreator or a saved model)."""
     if backend is MatchBackend.DUCKDB:
-        connection = duckdb.connect()
+        connection = offline_duckdb()
         try:
             connection.execute(f"SET memory_limit = '{DUCKDB_MEMORY_LIMIT}'")
             connection.register("patron_record_features", features)

@@ -28,7 +28,14 @@ from patron.identity.matching.versions import StoredModel, latest_model, store_m
 from patron.identity.models import MatchPair, Profile, RecordProfile
 from patron.identity.resolve import resolve_customer_records
 from patron.identity.rules import current_rules
-from patron.storage import bind_value, dialect_insert, execute_many, has_written, utcnow
+from patron.storage import (
+    bind_value,
+    dialect_insert,
+    execute_many,
+    has_written,
+    offline_duckdb,
+    utcnow,
+)
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -220,11 +227,10 @@ def _decisions(candidates: pa.Table, labels: dict[str, dict[int, str]]) -> pa.Ta
     """The candidate pairs as the rows a decision reads, built in DuckDB (see
     ``_decisions_sql``): built pair by pair in Python, the contributions took about a tenth
     of a resolve run."""
-    import duckdb  # noqa: PLC0415 - as Splink: only a resolve run pays for the import
     import pyarrow as pa  # noqa: PLC0415
 
     numbered = candidates.append_column("position", pa.array(range(candidates.num_rows)))
-    connection = duckdb.connect()
+    connection = offline_duckdb()
     try:
         connection.register("candidates", numbered)
         query = _decisions_sql(set(candidates.column_names), labels)
