@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any, Literal, cast
 
-from sqlalchemy import BigInteger, any_, bindparam, case, insert, or_, select, text, update
+from sqlalchemy import BigInteger, any_, bindparam, case, func, insert, or_, select, text, update
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import aliased
 
@@ -175,7 +175,22 @@ _LINK_AND_REPOINT_MANY = (
         updated_at=bindparam("now"),
     )
 )
-_INSERT_MERGES = insert(_MERGES).returning(_MERGES.c.loser_id, _MERGES.c.id)
+_INSERT_MERGES = insert(_MERGES)
+_NEW_MERGE_IDS_PG = text(
+    "SELECT nextval(pg_get_serial_sequence('merges', 'id')) FROM generate_series(1, :count)"
+)
+
+
+def _new_merge_ids(connection: Connection, count: int) -> list[int]:
+    """Ids for ``count`` new merges, in order. PostgreSQL draws them from the sequence;
+    SQLite gives a new row the largest id plus one, and this transaction, having written,
+    holds the only write lock until it ends: nobody else takes the ones after it."""
+    if connection.dialect.name == "postgresql":
+        return list(connection.execute(_NEW_MERGE_IDS_PG, {"count": count}).scalars())
+    last = connection.execute(select(func.max(_MERGES.c.id))).scalar() or 0
+    return list(range(last + 1, last + 1 + count))
+
+
 _RECORD_MERGE = (
     insert(_MERGES)
     .values(
@@ -423,24 +438,6 @@ def merge_pairs(
     if not merged:
         return outcomes
     now = utcnow()
-    audit = [
-        {
-            "winner_id": winner,
-            "loser_id": loser,
-            "method": str(method),
-            "reason": pairs[position].reason,
-            "created_at": now,
-        }
-        for position, winner, loser in merged
-    ]
-    # A root loses at most once in a batch (it is no longer a root afterwards), so the loser
-    # names its audit row. Matching the ids by loser rather than by position lets SQLite take
-    # many rows per INSERT: returned in the order of the parameters, they take one each.
-    merge_ids: dict[int, int] = {}
-    for chunk in _chunks(audit):
-        merge_ids.update(connection.execute(_INSERT_MERGES, chunk).all())
-    for position, winner, loser in merged:
-        outcomes[position] = MergeOutcome("merged", merge_ids[loser], winner, loser)
     # Each loser root is linked under the root that won it, and every node of its tree (the
     # root included) re-pointed at the customer's final root: the per-pair statement, with
     # the final root for the winner, run for all losers at once.
@@ -453,6 +450,25 @@ def merge_pairs(
         for _, winner, loser in sorted(merged, key=lambda merge: merge[2])
     ]
     execute_many(connection, _LINK_AND_REPOINT_MANY, repoint)
+    # The audit rows, with ids drawn first (after the writes above, which hold SQLite's write
+    # lock): the driver then takes them all in one call, with nothing returned row by row.
+    merge_ids = _new_merge_ids(connection, len(merged))
+    created = bind_value(connection, _MERGES.c.created_at, now)
+    method_name = str(method)
+    audit = [
+        {
+            "id": merge_id,
+            "winner_id": winner,
+            "loser_id": loser,
+            "method": method_name,
+            "reason": bind_value(connection, _MERGES.c.reason, pairs[position].reason),
+            "created_at": created,
+        }
+        for merge_id, (position, winner, loser) in zip(merge_ids, merged, strict=True)
+    ]
+    execute_many(connection, _INSERT_MERGES, audit)
+    for merge_id, (position, winner, loser) in zip(merge_ids, merged, strict=True):
+        outcomes[position] = MergeOutcome("merged", merge_id, winner, loser)
     return outcomes
 
 
