@@ -5,6 +5,7 @@ from patron.storage.bulk import bind_value, execute_many
 from patron.storage.engine import (
     dialect_insert,
     has_written,
+    large_page_cache,
     make_engine,
     make_session_factory,
     normalise_url,
@@ -37,6 +38,7 @@ __all__ = [
     "dialect_insert",
     "execute_many",
     "has_written",
+    "large_page_cache",
     "make_engine",
     "make_session_factory",
     "normalise_url",

@@ -15,6 +15,7 @@ them there.
 from __future__ import annotations
 
 import gc
+import json
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -35,6 +36,7 @@ from patron.storage import (
     dialect_insert,
     execute_many,
     has_written,
+    large_page_cache,
     offline_duckdb,
     utcnow,
 )
@@ -48,6 +50,9 @@ if TYPE_CHECKING:
 
 
 _MATCH_PAIRS = cast("Table", MatchPair.__table__)
+# SQLite's page cache while a run writes its merges and pairs: at a million records the pages
+# they change fit, well inside the run's memory budget.
+_ACT_PAGE_CACHE_MB = 512
 
 
 class ThresholdError(ValueError):
@@ -203,25 +208,27 @@ def _decisions_sql(columns: set[str], labels: dict[str, dict[int, str]]) -> str:
         if gamma not in columns or factor not in columns:
             continue
         level = f"CAST({_sql_name(gamma)} AS INTEGER)"
+        # Each level's label as a JSON string, written once here.
         cases = " ".join(
-            f"WHEN {value} THEN {_sql_text(label)}" for value, label in sorted(by_gamma.items())
+            f"WHEN {value} THEN {_sql_text(json.dumps(label))}"
+            for value, label in sorted(by_gamma.items())
         )
         bayes = f"CAST({_sql_name(factor)} AS DOUBLE)"
         if adjustment in columns:
             bayes = f"({bayes} * coalesce(CAST({_sql_name(adjustment)} AS DOUBLE), 1))"
+        opening = _sql_text(json.dumps(name) + ':{"level":')
+        factor_key, weight_key = _sql_text(',"bayes_factor":'), _sql_text(',"weight":')
         entries.append(
-            f"{{'field': {_sql_text(name)}, 'contribution': CASE "
-            f"WHEN {_sql_name(gamma)} IS NULL OR {_sql_name(factor)} IS NULL THEN NULL "
-            f"ELSE {{'level': CASE {level} {cases} ELSE CAST({level} AS VARCHAR) END, "
-            f"'bayes_factor': round({bayes}, 6), "
-            f"'weight': CASE WHEN {bayes} > 0 THEN round(log2({bayes}), 4) END}} END}}"
+            f"CASE WHEN {_sql_name(gamma)} IS NULL OR {_sql_name(factor)} IS NULL THEN NULL "
+            f"ELSE {opening} || CASE {level} {cases} ELSE to_json(CAST({level} AS VARCHAR)) END "
+            f"|| {factor_key} || to_json(round({bayes}, 6)) || {weight_key} "
+            f"|| CASE WHEN {bayes} > 0 THEN to_json(round(log2({bayes}), 4)) ELSE 'null' END "
+            "|| '}' END"
         )
+    # The object written as text, member by member (a field left out is NULL, which
+    # concat_ws skips): building a map and serialising it took twice as long.
     contributions = (
-        "to_json(map_from_entries(list_filter(["
-        + ", ".join(entries)
-        + "], entry -> entry.contribution IS NOT NULL)))"
-        if entries
-        else "'{}'"
+        "'{' || concat_ws(',', " + ", ".join(entries) + ") || '}'" if entries else "'{}'"
     )
     # Gamma 0 is a comparison's last (else) level: nothing alike, not even a nickname.
     disagree = " OR ".join(
@@ -236,7 +243,7 @@ def _decisions_sql(columns: set[str], labels: dict[str, dict[int, str]]) -> str:
         "CAST(match_probability AS DOUBLE) AS probability, "
         "CAST(match_weight AS DOUBLE) AS match_weight, "
         f"{disagree or 'false'} AS names_disagree, "
-        f"CAST({contributions} AS VARCHAR) AS contributions "
+        f"{contributions} AS contributions "
         "FROM candidates ORDER BY position"
     )
 
@@ -372,7 +379,8 @@ def resolve_records(session: Session, options: ResolveOptions | None = None) -> 
             review_threshold=lower,
             seconds=time.perf_counter() - started,
         )
-    with _no_cycle_collection():
+    # The merges and pairs rewrite rows all over the graph's and the queue's indexes.
+    with _no_cycle_collection(), large_page_cache(session, _ACT_PAGE_CACHE_MB):
         tally = _act(session, graph, predictions, stored, upper)
     return ResolveSummary(
         model_version=stored.version,
