@@ -145,8 +145,10 @@ def quote(value: str) -> str:
 
 def reads_need_own_process(database_url: str) -> bool:
     """Whether DuckDB must read the store at ``database_url`` from a process that does not
-    also open it through Python's ``sqlite3`` (true for SQLite files)."""
-    return make_url(normalise_url(database_url)).get_backend_name() == "sqlite"
+    also open it through Python's ``sqlite3``: true for SQLite files (an in-memory database
+    lives in its process alone, and DuckDB cannot attach it)."""
+    url = make_url(normalise_url(database_url))
+    return url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:")
 
 
 def spawned_pool(processes: int) -> ProcessPoolExecutor:

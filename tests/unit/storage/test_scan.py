@@ -34,6 +34,7 @@ def test_a_sqlite_file_is_attached_by_path_and_read_from_another_process() -> No
     assert (scanner.attach_type, scanner.target) == ("sqlite", "/srv/patron/patron.db")
     assert reads_need_own_process("sqlite:////srv/patron/patron.db")
     assert not reads_need_own_process("postgresql://patron@db/patron")
+    assert not reads_need_own_process("sqlite:///:memory:")
 
 
 def test_a_postgres_store_is_attached_by_a_libpq_string_without_a_password_in_it() -> None:
