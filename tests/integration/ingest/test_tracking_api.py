@@ -5,7 +5,7 @@ import gzip
 import shutil
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -580,7 +580,10 @@ def test_a_database_lost_after_start_gets_503(tmp_path: Path) -> None:
 
 
 def test_a_full_queue_gets_429_with_retry_after(
-    database_url: str, write_key: str, sessions: sessionmaker[Session]
+    database_url: str,
+    write_key: str,
+    sessions: sessionmaker[Session],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     # given an app whose queue holds 10 events, and a writer stuck behind another writer
     settings = Settings(
@@ -591,27 +594,42 @@ def test_a_full_queue_gets_429_with_retry_after(
     )
     app = create_app(settings)
     writer = app.state.services.writer
+    submitted = threading.Semaphore(0)
+    submit = writer.submit
+
+    def submit_and_tell(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return submit(*args, **kwargs)
+        finally:
+            submitted.release()
+
+    monkeypatch.setattr(writer, "submit", submit_and_tell)
     results: list[int] = []
 
     def send(first: int) -> None:
         batch = [_message(n) for n in range(first, first + 10)]
-        response = client.post("/v1/batch", json={"batch": batch}, headers=_basic(write_key))
+        response = api.post("/v1/batch", json={"batch": batch}, headers=_basic(write_key))
         results.append(response.status_code)
 
-    with TestClient(app) as client:
-        client.post("/v1/track", json=_message(999), headers=_basic(write_key))  # warm the key
+    with TestClient(app) as api:
+        api.post("/v1/track", json=_message(999), headers=_basic(write_key))  # warm the key
+        assert submitted.acquire(timeout=30)
         lock = EventsWriteLock(database_url)
         with lock:
-            # each writer thread takes a batch and is stuck, until one batch waits in the queue
+            # each writer thread takes a batch and is stuck, then one more batch waits in the
+            # queue; each batch is sent once the one before it has reached the writer
             senders: list[threading.Thread] = []
-            while writer.pending_events < 10 and len(senders) < 20:
-                sender = threading.Thread(target=send, args=(10 * len(senders),))
+            for number in range(writer.thread_count + 1):
+                sender = threading.Thread(target=send, args=(10 * number,))
                 sender.start()
                 senders.append(sender)
-                time.sleep(0.2)
+                assert submitted.acquire(timeout=30)
+                if number < writer.thread_count:
+                    _wait_for(lambda: writer.pending_events == 0)
+            assert writer.pending_events == 10
 
             # when one more batch arrives
-            refused = client.post(
+            refused = api.post(
                 "/v1/batch", json={"batch": [_message(50)]}, headers=_basic(write_key)
             )
         for sender in senders:
@@ -623,6 +641,13 @@ def test_a_full_queue_gets_429_with_retry_after(
     assert results == [200] * len(senders)
     with sessions() as session:
         assert session.scalar(select(func.count()).select_from(Event)) == 1 + 10 * len(senders)
+
+
+def _wait_for(condition: Callable[[], bool], timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out waiting"
+        time.sleep(0.01)
 
 
 def test_a_request_the_database_refuses_does_not_fail_the_others_in_its_group(
@@ -645,9 +670,7 @@ def test_a_request_the_database_refuses_does_not_fail_the_others_in_its_group(
     try:
         with EventsWriteLock(database_url):
             first = writer.submit(rows(source.id, "first"))
-            deadline = time.monotonic() + 5
-            while writer.pending_events and time.monotonic() < deadline:
-                time.sleep(0.01)
+            _wait_for(lambda: writer.pending_events == 0)
             refused = writer.submit(rows(source.id + 1000, "orphan"))
             good = writer.submit(rows(source.id, "good"))
 
