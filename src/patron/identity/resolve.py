@@ -51,7 +51,6 @@ from sqlalchemy import (
     or_,
     select,
     text,
-    tuple_,
     update,
 )
 from sqlalchemy.dialects import postgresql
@@ -86,7 +85,7 @@ from patron.identity.names import clean_first_name, first_names_disagree
 from patron.identity.rules import IdentityRules, current_rules
 from patron.identity.traits import TraitUpdate, fill_records_from_traits, record_fields
 from patron.ingest.models import Event, Order, Source, SourceRecord
-from patron.storage import dialect_insert, utcnow
+from patron.storage import dialect_insert, keys_join, utcnow
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Sequence
@@ -246,6 +245,7 @@ class _Batch:
         wanted = sorted(key for key in keys if key not in self.node_of)
         postgres = self.session.get_bind().dialect.name == "postgresql"
         chunk_size = (len(wanted) or 1) if postgres else _LOOKUP_CHUNK
+        columns = cast("Table", Identifier.__table__).c
         for start in range(0, len(wanted), chunk_size):
             chunk = wanted[start : start + chunk_size]
             if postgres:
@@ -260,6 +260,7 @@ class _Batch:
                     },
                 ).all()
             else:
+                table, known = keys_join((columns.type, columns.scope, columns.value), chunk)
                 rows = self.session.execute(
                     select(
                         Identifier.type,
@@ -268,12 +269,9 @@ class _Batch:
                         Identifier.profile_id,
                         Profile.canonical_id,
                     )
+                    .select_from(table)
+                    .join(Identifier, known)
                     .join(Profile, Profile.id == Identifier.profile_id)
-                    .where(
-                        tuple_(Identifier.type, Identifier.scope, Identifier.value).in_(
-                            [(key.type, key.scope, key.value) for key in chunk]
-                        )
-                    )
                 ).all()
             for kind, scope, value, node, root in rows:
                 self.node_of[IdentifierKey(kind, scope, value)] = node

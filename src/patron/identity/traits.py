@@ -25,7 +25,7 @@ from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any, Final, cast
 
 import orjson
-from sqlalchemy import func, select, tuple_
+from sqlalchemy import func, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from patron.identity.identifiers import (
@@ -34,7 +34,7 @@ from patron.identity.identifiers import (
     normalise_phone,
 )
 from patron.ingest.models import SourceRecord
-from patron.storage import utcnow
+from patron.storage import keys_join, utcnow
 
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
@@ -224,11 +224,13 @@ def fill_records_from_traits(session: Session, updates: Sequence[TraitUpdate]) -
     stored: dict[tuple[int, str], Any] = {}
     keys = sorted(wanted)
     for start in range(0, len(keys), _LOOKUP_CHUNK):
-        chunk = keys[start : start + _LOOKUP_CHUNK]
+        asked, known = keys_join(
+            (table.c.source_id, table.c.record_id), keys[start : start + _LOOKUP_CHUNK]
+        )
         for row in session.execute(
-            select(table.c.source_id, table.c.record_id, table.c.is_placeholder, *columns).where(
-                tuple_(table.c.source_id, table.c.record_id).in_(chunk)
-            )
+            select(table.c.source_id, table.c.record_id, table.c.is_placeholder, *columns)
+            .select_from(asked)
+            .join(table, known)
         ).all():
             stored[(row.source_id, row.record_id)] = row
     now = utcnow()

@@ -1,7 +1,7 @@
 """Storage shared by every package: the declarative base, column types and engines."""
 
 from patron.storage.base import Base
-from patron.storage.bulk import bind_value, execute_many
+from patron.storage.bulk import bind_value, execute_many, keys_join
 from patron.storage.engine import (
     dialect_insert,
     has_written,
@@ -38,6 +38,7 @@ __all__ = [
     "dialect_insert",
     "execute_many",
     "has_written",
+    "keys_join",
     "large_page_cache",
     "make_engine",
     "make_session_factory",

@@ -12,10 +12,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, cast
 
+from sqlalchemy import and_, column, values
+
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
 
-    from sqlalchemy import Column, Connection
+    from sqlalchemy import CTE, Column, ColumnElement, Connection
     from sqlalchemy.sql.compiler import SQLCompiler
     from sqlalchemy.sql.expression import ClauseElement
 
@@ -46,3 +48,30 @@ def execute_many(
         rows if names is None else [tuple(row[name] for name in names) for row in rows]
     )
     connection.exec_driver_sql(compiled.string, parameters)
+
+
+def keys_join(
+    columns: Sequence[ColumnElement[Any]], keys: Sequence[tuple[Any, ...]], *, name: str = "wanted"
+) -> tuple[CTE, ColumnElement[bool]]:
+    """A table of ``keys`` (a ``WITH name AS (VALUES ...)``) and the condition that joins it
+    to ``columns``: ``select(...).select_from(table).join(other, condition)`` reads the rows
+    whose ``columns`` equal one of the keys.
+
+    A row-value ``IN (VALUES ...)`` says the same, but SQLite (3.40) answers it by scanning the
+    whole table, however few the keys; joined from this table, it searches the table's index
+    on ``columns`` once per key. ``keys`` must not be empty.
+    """
+    if not keys:
+        msg = "keys_join needs at least one key"
+        raise ValueError(msg)
+    names = [f"{name}_{number}" for number in range(len(columns))]
+    table = (
+        values(
+            *(column(key, member.type) for key, member in zip(names, columns, strict=True)),
+            name=name,
+        )
+        .data(list(keys))
+        .cte(name)
+    )
+    condition = and_(*(member == table.c[key] for key, member in zip(names, columns, strict=True)))
+    return table, condition
