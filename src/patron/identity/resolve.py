@@ -105,8 +105,11 @@ RECORDS_SWEEP_CURSOR = "identity-records-sweep"
 _TRAITS_BATCHES = 20
 # The same settle time as every reader of the log (see ``ingest.CART_SETTLE_TIME``).
 SETTLE_TIME = ingest.CART_SETTLE_TIME
-# Keys per look-up query: three bound parameters each, well under SQLite's limit.
+# Ids per IN list, well under SQLite's limit of bound parameters.
 _LOOKUP_CHUNK = 3_000
+# New customers made at once when a batch needs more than it expected (records the
+# shared-identifier rule holds apart, say): one statement instead of one per customer.
+_SPARE_CHUNK = 256
 # The longest source record id (``source_records.record_id``).
 _RECORD_ID_LENGTH = 255
 _TRAIT_FIELDS = {
@@ -116,14 +119,6 @@ _TRAIT_FIELDS = {
 }
 
 _Slot = tuple[str, int]  # (type, scope): what a per-customer limit counts
-# Each identifier's node and that node's root, in one query.
-_PG_LOOKUP = text(
-    "SELECT i.type, i.scope, i.value, i.profile_id, p.canonical_id FROM identifiers AS i "
-    "JOIN unnest(CAST(:types AS varchar[]), CAST(:scopes AS integer[]), "
-    "CAST(:values AS varchar[])) AS k(type, scope, value) "
-    "ON i.type = k.type AND i.scope = k.scope AND i.value = k.value "
-    "JOIN profiles AS p ON p.id = i.profile_id"
-)
 
 
 @dataclass(frozen=True, slots=True)
@@ -243,41 +238,32 @@ class _Batch:
     def load(self, keys: set[IdentifierKey], expected_new: int) -> None:
         """Read the nodes of ``keys`` and the identifier counts of their customers."""
         wanted = sorted(key for key in keys if key not in self.node_of)
-        postgres = self.session.get_bind().dialect.name == "postgresql"
-        chunk_size = (len(wanted) or 1) if postgres else _LOOKUP_CHUNK
-        columns = cast("Table", Identifier.__table__).c
-        for start in range(0, len(wanted), chunk_size):
-            chunk = wanted[start : start + chunk_size]
-            if postgres:
-                # Three arrays joined to the unique index: one plan for any number of keys
-                # (a row-value IN list of thousands is planned as thousands of index scans).
-                rows = self.session.execute(
-                    _PG_LOOKUP,
-                    {
-                        "types": [key.type for key in chunk],
-                        "scopes": [key.scope for key in chunk],
-                        "values": [key.value for key in chunk],
-                    },
-                ).all()
-            else:
-                table, known = keys_join((columns.type, columns.scope, columns.value), chunk)
-                rows = self.session.execute(
-                    select(
-                        Identifier.type,
-                        Identifier.scope,
-                        Identifier.value,
-                        Identifier.profile_id,
-                        Profile.canonical_id,
-                    )
-                    .select_from(table)
-                    .join(Identifier, known)
-                    .join(Profile, Profile.id == Identifier.profile_id)
-                ).all()
-            for kind, scope, value, node, root in rows:
-                self.node_of[IdentifierKey(kind, scope, value)] = node
-                # A node read before keeps its root as read then (merges of this batch are
-                # followed through ``merged_into``).
-                self.root_of.setdefault(node, root)
+        rows: Sequence[Any] = ()
+        if wanted:
+            columns = cast("Table", Identifier.__table__).c
+            table, known = keys_join(
+                self.session.get_bind().dialect,
+                (columns.type, columns.scope, columns.value),
+                wanted,
+            )
+            # Each identifier's node and that node's root, in one query.
+            rows = self.session.execute(
+                select(
+                    columns.type,
+                    columns.scope,
+                    columns.value,
+                    columns.profile_id,
+                    Profile.canonical_id,
+                )
+                .select_from(table)
+                .join(Identifier, known)
+                .join(Profile, Profile.id == columns.profile_id)
+            ).all()
+        for kind, scope, value, node, root in rows:
+            self.node_of[IdentifierKey(kind, scope, value)] = node
+            # A node read before keeps its root as read then (merges of this batch are
+            # followed through ``merged_into``).
+            self.root_of.setdefault(node, root)
         # Roots read for the first time: neither counted yet nor merged away in this batch.
         fresh = set(self.root_of.values()) - self.slots.keys() - self.merged_into.keys()
         self._load_slots(fresh)
@@ -356,7 +342,9 @@ class _Batch:
         return any(self._find(other) == b for other in self.blocked.get(a, ()))
 
     def _new_node(self) -> int:
-        node = self.spare_nodes.pop() if self.spare_nodes else new_profiles(self.session, 1)[0]
+        if not self.spare_nodes:
+            self.spare_nodes.extend(reversed(new_profiles(self.session, _SPARE_CHUNK)))
+        node = self.spare_nodes.pop()
         self.root_of[node] = node
         self.slots[node] = Counter()
         self.names_read.add(node)

@@ -80,7 +80,6 @@ _YEAR_FIRST: Final = ("%Y-%m-%d", "%Y/%m/%d", "%Y.%m.%d", "%Y%m%d")
 _MONTH_FIRST_REGIONS: Final = frozenset({"US", "PH", "FM", "MH", "PW"})
 _SPACES = re.compile(r"\s+")
 _OLDEST_BIRTH_YEAR = 1900
-_LOOKUP_CHUNK = 3_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -222,17 +221,15 @@ def fill_records_from_traits(session: Session, updates: Sequence[TraitUpdate]) -
     table = cast("Table", SourceRecord.__table__)
     columns = [table.c[name] for name in RECORD_FIELDS]
     stored: dict[tuple[int, str], Any] = {}
-    keys = sorted(wanted)
-    for start in range(0, len(keys), _LOOKUP_CHUNK):
-        asked, known = keys_join(
-            (table.c.source_id, table.c.record_id), keys[start : start + _LOOKUP_CHUNK]
-        )
-        for row in session.execute(
-            select(table.c.source_id, table.c.record_id, table.c.is_placeholder, *columns)
-            .select_from(asked)
-            .join(table, known)
-        ).all():
-            stored[(row.source_id, row.record_id)] = row
+    asked, known = keys_join(
+        session.get_bind().dialect, (table.c.source_id, table.c.record_id), sorted(wanted)
+    )
+    for row in session.execute(
+        select(table.c.source_id, table.c.record_id, table.c.is_placeholder, *columns)
+        .select_from(asked)
+        .join(table, known)
+    ).all():
+        stored[(row.source_id, row.record_id)] = row
     now = utcnow()
     rows: list[dict[str, Any]] = []
     for key, fields in wanted.items():

@@ -6,18 +6,24 @@ thousands of rows. ``execute_many`` compiles the statement once for the connecti
 and hands the rows to the driver's own executemany. The caller gives values the driver takes
 as they are (integers, floats, text, None) and converts any other value once, with
 ``bind_value``, into what SQLAlchemy would have bound for it.
+
+Reading goes the same way: ``keys_join`` looks up thousands of composite keys in one statement
+whose text does not depend on their number.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, cast
 
-from sqlalchemy import and_, column, values
+import orjson
+from sqlalchemy import and_, bindparam, func
+from sqlalchemy import cast as sql_cast
+from sqlalchemy.dialects import postgresql
 
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
 
-    from sqlalchemy import CTE, Column, ColumnElement, Connection
+    from sqlalchemy import Column, ColumnElement, Connection, Dialect, FromClause
     from sqlalchemy.sql.compiler import SQLCompiler
     from sqlalchemy.sql.expression import ClauseElement
 
@@ -51,27 +57,45 @@ def execute_many(
 
 
 def keys_join(
-    columns: Sequence[ColumnElement[Any]], keys: Sequence[tuple[Any, ...]], *, name: str = "wanted"
-) -> tuple[CTE, ColumnElement[bool]]:
-    """A table of ``keys`` (a ``WITH name AS (VALUES ...)``) and the condition that joins it
-    to ``columns``: ``select(...).select_from(table).join(other, condition)`` reads the rows
-    whose ``columns`` equal one of the keys.
+    dialect: Dialect,
+    columns: Sequence[ColumnElement[Any]],
+    keys: Sequence[Sequence[Any]],
+    *,
+    name: str = "wanted",
+) -> tuple[FromClause, ColumnElement[bool]]:
+    """A table of ``keys`` and the condition that joins it to ``columns``:
+    ``select(...).select_from(table).join(other, condition)`` reads the rows whose ``columns``
+    equal one of the keys, in one statement for any number of keys, each key's row found
+    through the index on ``columns``.
 
-    A row-value ``IN (VALUES ...)`` says the same, but SQLite (3.40) answers it by scanning the
-    whole table, however few the keys; joined from this table, it searches the table's index
-    on ``columns`` once per key. ``keys`` must not be empty.
+    The keys travel as one bound value, so the statement's text is the same for any number of
+    them (compiled once, then cached): one array per column ``unnest``ed on PostgreSQL, one
+    JSON array of the keys read with ``json_each`` on SQLite. A row-value ``IN`` list says the
+    same, but SQLite (3.40) answers it by scanning the whole table, and PostgreSQL plans
+    thousands of tuples as thousands of index scans. Key members are what the driver binds as
+    they are (integers, text); ``keys`` must not be empty.
     """
     if not keys:
         msg = "keys_join needs at least one key"
         raise ValueError(msg)
-    names = [f"{name}_{number}" for number in range(len(columns))]
-    table = (
-        values(
-            *(column(key, member.type) for key, member in zip(names, columns, strict=True)),
-            name=name,
-        )
-        .data(list(keys))
-        .cte(name)
-    )
-    condition = and_(*(member == table.c[key] for key, member in zip(names, columns, strict=True)))
+    if dialect.name == "postgresql":
+        arrays = [
+            sql_cast(
+                bindparam(f"{name}_{number}", [key[number] for key in keys]),
+                postgresql.ARRAY(member.type),
+            )
+            for number, member in enumerate(columns)
+        ]
+        names = [f"{name}_{number}" for number in range(len(columns))]
+        unnested = func.unnest(*arrays).table_valued(*names).render_derived(name=name)
+        members: list[ColumnElement[Any]] = [unnested.c[key] for key in names]
+        table: FromClause = unnested
+    else:
+        rows = func.json_each(bindparam(name, orjson.dumps([tuple(key) for key in keys]).decode()))
+        each = rows.table_valued("value").alias(name)
+        members = [
+            func.json_extract(each.c.value, f"$[{number}]") for number in range(len(columns))
+        ]
+        table = each
+    condition = and_(*(column == key for column, key in zip(columns, members, strict=True)))
     return table, condition

@@ -3,7 +3,7 @@
 from typing import cast
 
 import pytest
-from sqlalchemy import Table, select, text
+from sqlalchemy import Engine, Table, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from patron.ingest import Channel, ensure_source
@@ -38,7 +38,9 @@ def test_a_keys_join_reads_exactly_the_rows_whose_columns_equal_a_key(
         keys = [(pos, "C3"), (eshop, "C3"), (eshop, "C49"), (pos, "C50"), (eshop + 10, "C1")]
 
         # when the records are read by five (source, record id) keys, two of them unknown
-        wanted, condition = keys_join((RECORDS.c.source_id, RECORDS.c.record_id), keys)
+        wanted, condition = keys_join(
+            session.get_bind().dialect, (RECORDS.c.source_id, RECORDS.c.record_id), keys
+        )
         rows = session.execute(
             select(RECORDS.c.source_id, RECORDS.c.record_id, RECORDS.c.first_name)
             .select_from(wanted)
@@ -53,9 +55,9 @@ def test_a_keys_join_reads_exactly_the_rows_whose_columns_equal_a_key(
         ]
 
 
-def test_a_keys_join_needs_a_key() -> None:
+def test_a_keys_join_needs_a_key(engine: Engine) -> None:
     with pytest.raises(ValueError, match="at least one key"):
-        keys_join((RECORDS.c.source_id, RECORDS.c.record_id), [])
+        keys_join(engine.dialect, (RECORDS.c.source_id, RECORDS.c.record_id), [])
 
 
 def test_sqlite_searches_the_index_once_per_key_instead_of_scanning_the_table(
@@ -67,7 +69,9 @@ def test_sqlite_searches_the_index_once_per_key_instead_of_scanning_the_table(
         pos, _ = _store_records(session, 200)
         session.execute(text("ANALYZE"))
         wanted, condition = keys_join(
-            (RECORDS.c.source_id, RECORDS.c.record_id), [(pos, f"C{n}") for n in range(20)]
+            session.get_bind().dialect,
+            (RECORDS.c.source_id, RECORDS.c.record_id),
+            [(pos, f"C{n}") for n in range(20)],
         )
         query = select(RECORDS.c.id).select_from(wanted).join(RECORDS, condition)
         compiled = query.compile(session.get_bind(), compile_kwargs={"literal_binds": True})
