@@ -73,23 +73,20 @@ def new_profiles(session: Session, count: int) -> list[int]:
         # One statement: the ids drawn from the sequence first, so each row is its own root
         # from the start.
         return sorted(session.scalars(_NEW_ROOTS_PG, {"count": count, "now": now}))
-    # The id is only known after the insert; 0 marks a root being created until the update
-    # below, in the same transaction, so no reader ever sees it.
-    ids = list(
-        session.scalars(
-            insert(Profile).returning(Profile.id, sort_by_parameter_order=True),
-            [{"canonical_id": 0, "created_at": now, "updated_at": now} for _ in range(count)],
-        )
-    )
-    session.execute(
-        update(Profile)
-        .where(Profile.id.in_(ids))
-        .values(canonical_id=Profile.id)
-        .execution_options(synchronize_session=False)
-    )
+    # The ids are only known after the insert; 0 marks a root being created until the update
+    # below, in the same transaction (SQLite has one writer at a time), so no reader ever sees
+    # it.
+    ids = sorted(session.scalars(_NEW_ROOTS_SQLITE, {"count": count, "now": now}))
+    session.execute(_ROOTS_MADE_SQLITE)
     return ids
 
 
+_NEW_ROOTS_SQLITE = text(
+    "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < :count) "
+    "INSERT INTO profiles (canonical_id, created_at, updated_at) "
+    "SELECT 0, :now, :now FROM n RETURNING id"
+).bindparams(bindparam("now", type_=UTCDateTime()))
+_ROOTS_MADE_SQLITE = text("UPDATE profiles SET canonical_id = id WHERE canonical_id = 0")
 _NEW_ROOTS_PG = text(
     "INSERT INTO profiles (id, canonical_id, created_at, updated_at) "
     "SELECT n.id, n.id, :now, :now FROM ("
