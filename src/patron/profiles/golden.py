@@ -179,7 +179,9 @@ def _upsert(session: Session) -> Any:
 
 def _refresh_roots(session: Session, roots: Sequence[int], policy: SurvivorshipPolicy) -> None:
     by_customer: dict[int, list[RecordValues]] = defaultdict(list)
-    for row in session.execute(records_of_customers(Profile.canonical_id.in_(roots))):
+    # Core rows: the ORM's result machinery costs more than reading them.
+    connection = session.connection()
+    for row in connection.execute(records_of_customers(Profile.canonical_id.in_(roots))):
         by_customer[row[0]].append(record_values(row[2:]))
     now = utcnow()
     rows = []
@@ -198,7 +200,7 @@ def _refresh_roots(session: Session, roots: Sequence[int], policy: SurvivorshipP
         )
     if rows:
         # Core executemany: the ORM's bulk path would split the rows into many statements.
-        session.connection().execute(_upsert(session), rows)
+        connection.execute(_upsert(session), rows)
 
 
 def refresh_golden_records(session: Session, profile_ids: Iterable[int]) -> int:

@@ -21,12 +21,13 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
+from functools import partial
 from typing import TYPE_CHECKING, Any, Final
 
 from patron.identity import FieldSurvivorship, SurvivorshipRules
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Mapping, Sequence
+    from collections.abc import Callable, Iterable, Mapping, Sequence
 
 
 class SurvivorshipRule(StrEnum):
@@ -144,6 +145,14 @@ def comparison_key(value: str) -> str:
     return "".join(value.split()).casefold()
 
 
+def _group_key(fields: Sequence[str], record: RecordValues) -> str:
+    return "\x1f".join(comparison_key(record.values.get(name, "")) for name in fields)
+
+
+def _field_key(name: str, record: RecordValues) -> str:
+    return comparison_key(record.values[name])
+
+
 def _recency(record: RecordValues) -> tuple[datetime, int]:
     # The record id breaks ties between records delivered in the same instant: the later one.
     return (record.updated_at, record.source_record_id)
@@ -158,18 +167,24 @@ def _trust_rank(record: RecordValues, trusted: Sequence[str]) -> int:
 
 
 def _pick_record(
-    candidates: Sequence[RecordValues], policy: FieldPolicy, key_of: Mapping[int, str]
+    candidates: Sequence[RecordValues],
+    policy: FieldPolicy,
+    key_of: Callable[[RecordValues], str],
 ) -> RecordValues:
-    """The record whose value survives among ``candidates`` (all of which have one)."""
+    """The record whose value survives among ``candidates`` (all of which have one);
+    ``key_of`` gives what a record's value must share with another's to count as the same."""
+    if len(candidates) == 1:
+        return candidates[0]
     if policy.rule is SurvivorshipRule.MOST_TRUSTED_SOURCE:
         best_rank = min(_trust_rank(r, policy.trusted_sources) for r in candidates)
         candidates = [r for r in candidates if _trust_rank(r, policy.trusted_sources) == best_rank]
     elif policy.rule is SurvivorshipRule.MOST_FREQUENT:
+        keys = {r.source_record_id: key_of(r) for r in candidates}
         counts: dict[str, int] = defaultdict(int)
-        for record in candidates:
-            counts[key_of[record.source_record_id]] += 1
+        for key in keys.values():
+            counts[key] += 1
         top = max(counts.values())
-        candidates = [r for r in candidates if counts[key_of[r.source_record_id]] == top]
+        candidates = [r for r in candidates if counts[keys[r.source_record_id]] == top]
     return max(candidates, key=_recency)
 
 
@@ -206,11 +221,7 @@ def survive(
             continue
         group_policy = policy.policy_of(group)
         # Most frequent compares whole addresses, not single fields.
-        keys = {
-            r.source_record_id: "\x1f".join(comparison_key(r.values.get(n, "")) for n in fields)
-            for r in candidates
-        }
-        chosen = _pick_record(candidates, group_policy, keys)
+        chosen = _pick_record(candidates, group_policy, partial(_group_key, fields))
         for name in fields:
             golden[name] = _lineage(chosen, name, group_policy, group)
     names = [n for n in STANDARD_FIELDS if n not in grouped]
@@ -220,8 +231,7 @@ def survive(
         if not candidates:
             continue
         field_policy = policy.policy_of(name)
-        keys = {r.source_record_id: comparison_key(r.values[name]) for r in candidates}
-        chosen = _pick_record(candidates, field_policy, keys)
+        chosen = _pick_record(candidates, field_policy, partial(_field_key, name))
         golden[name] = _lineage(chosen, name, field_policy, None)
     # Standard attributes first, in their usual order, then a source's extra ones.
     return {name: golden[name] for name in (*STANDARD_FIELDS, *extra) if name in golden}
