@@ -35,9 +35,22 @@ def test_a_keys_join_reads_exactly_the_rows_whose_columns_equal_a_key(
 ) -> None:
     with sessions() as session:
         pos, eshop = _store_records(session, 50)
-        keys = [(pos, "C3"), (eshop, "C3"), (eshop, "C49"), (pos, "C50"), (eshop + 10, "C1")]
+        for odd in ("007", "7", 'O\'Brien "Zoë"'):
+            session.add(
+                SourceRecord(source_id=pos, record_id=odd, first_name=odd, content_hash=odd)
+            )
+        session.flush()
+        keys = [
+            (pos, "C3"),
+            (eshop, "C3"),
+            (eshop, "C49"),
+            (pos, "C50"),
+            (eshop + 10, "C1"),
+            (pos, "007"),
+            (pos, 'O\'Brien "Zoë"'),
+        ]
 
-        # when the records are read by five (source, record id) keys, two of them unknown
+        # when the records are read by seven (source, record id) keys, two of them unknown
         wanted, condition = keys_join(
             session.get_bind().dialect, (RECORDS.c.source_id, RECORDS.c.record_id), keys
         )
@@ -47,12 +60,16 @@ def test_a_keys_join_reads_exactly_the_rows_whose_columns_equal_a_key(
             .join(RECORDS, condition)
         ).all()
 
-        # then the three known ones come back, each once, and nothing else
-        assert sorted(tuple(row) for row in rows) == [
-            (pos, "C3", "pos-3"),
-            (eshop, "C3", "eshop-3"),
-            (eshop, "C49", "eshop-49"),
-        ]
+        # then the five known ones come back, each once, and nothing else (not "7" for "007")
+        assert sorted(tuple(row) for row in rows) == sorted(
+            [
+                (pos, "C3", "pos-3"),
+                (eshop, "C3", "eshop-3"),
+                (eshop, "C49", "eshop-49"),
+                (pos, "007", "007"),
+                (pos, 'O\'Brien "Zoë"', 'O\'Brien "Zoë"'),
+            ]
+        )
 
 
 def test_a_keys_join_needs_a_key(engine: Engine) -> None:
