@@ -34,7 +34,7 @@ from patron.profiles.survivorship import (
     policy_from_rules,
     survive,
 )
-from patron.storage import utcnow
+from patron.storage import refresh_statistics, utcnow
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Sequence
@@ -51,6 +51,14 @@ SWEEP_OVERLAP: Final = timedelta(minutes=1)
 _EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
 # IN lists stay well under SQLite's and PostgreSQL's bound-parameter limits.
 CHUNK: Final = 500
+# A refresh of this many customers first has PostgreSQL's statistics of the tables it reads
+# refreshed (a fraction of a second): with the statistics from before an import of 300,000
+# records, each chunk's read of records was planned as hash joins of the whole tables, 270 ms
+# against 2.5 ms.
+_FRESH_STATISTICS_FROM: Final = 10 * CHUNK
+_TABLES_READ: Final = tuple(
+    cast("Table", model.__table__) for model in (Profile, RecordProfile, SourceRecord)
+)
 
 RECORD_COLUMNS: Final = (
     SourceRecord.id,
@@ -211,6 +219,9 @@ def refresh_golden_records(session: Session, profile_ids: Iterable[int]) -> int:
     transaction; returns the number of customers refreshed.
     """
     wanted = sorted(set(profile_ids))
+    if len(wanted) >= _FRESH_STATISTICS_FROM:
+        # Many customers changed: the tables read below may have just grown by as many rows.
+        refresh_statistics(session, _TABLES_READ)
     policy = survivorship_policy(session)
     refreshed: set[int] = set()
     for start in range(0, len(wanted), CHUNK):

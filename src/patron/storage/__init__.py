@@ -9,6 +9,7 @@ from patron.storage.engine import (
     make_engine,
     make_session_factory,
     normalise_url,
+    refresh_statistics,
 )
 from patron.storage.scan import (
     ChildCall,
@@ -46,6 +47,7 @@ __all__ = [
     "offline_duckdb",
     "quote",
     "reads_need_own_process",
+    "refresh_statistics",
     "run_in_child",
     "spawned_pool",
     "start_in_child",

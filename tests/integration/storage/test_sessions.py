@@ -1,10 +1,13 @@
 """What a session can say and change about its own connection."""
 
-from sqlalchemy import text
+from typing import cast
+
+from sqlalchemy import Table, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from patron.ingest import Channel, ensure_source
-from patron.storage import has_written, large_page_cache
+from patron.ingest.models import SourceRecord
+from patron.storage import has_written, large_page_cache, refresh_statistics
 
 
 def test_a_larger_page_cache_lasts_for_the_block_only(
@@ -37,3 +40,33 @@ def test_a_session_knows_whether_it_has_written(
         assert has_written(session)
         assert written_before is (not database_url.startswith("sqlite"))
         session.rollback()
+
+
+def test_statistics_refreshed_on_postgresql_count_the_rows_just_written(
+    database_url: str, sessions: sessionmaker[Session]
+) -> None:
+    records = cast("Table", SourceRecord.__table__)
+    with sessions() as session, session.begin():
+        pos = ensure_source(session, "pos", Channel.POS)
+        session.add_all(
+            SourceRecord(source_id=pos.id, record_id=f"C{n}", content_hash=str(n))
+            for n in range(300)
+        )
+
+    # when a step about to read the records many times has the statistics refreshed
+    with sessions() as session:
+        refresh_statistics(session, [records])
+
+        # then PostgreSQL's planner counts the 300 rows; SQLite had nothing to do
+        if database_url.startswith("postgresql"):
+            estimate = session.execute(
+                text("SELECT reltuples FROM pg_class WHERE relname = 'source_records'")
+            ).scalar()
+            assert estimate == 300
+        else:
+            assert (
+                session.execute(
+                    text("SELECT count(*) FROM sqlite_master WHERE name = 'sqlite_stat1'")
+                ).scalar()
+                == 0
+            )
