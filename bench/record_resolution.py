@@ -12,6 +12,7 @@ the first tenth's: a ratio well above 1 means that a batch's cost grows with the
 
     .venv/bin/python bench/record_resolution.py --records 300000
     .venv/bin/python bench/record_resolution.py --records 1000000 --keep /tmp/records-1m
+    .venv/bin/python bench/record_resolution.py --records 300000 --engine postgresql
 """
 
 from __future__ import annotations
@@ -27,23 +28,21 @@ import time
 from datetime import timedelta
 from pathlib import Path
 
-from benchdb import create_throwaway
+from benchdb import DEFAULT_POSTGRES, create_throwaway
 from patron import identity, profiles
 from patron.settings import Environment, Settings
 from patron.storage import make_engine, make_session_factory
 from splink_resolve import SOURCES, generate
 
 
-def _imported(records: int, seed: int, directory: Path) -> tuple[Path, str]:
-    """The records generated and imported, unresolved, in ``directory/imported.db`` (reused
-    when it is already there)."""
-    database = directory / "imported.db"
-    if database.exists():
-        return database, "reused the imported store"
+def _import(records: int, seed: int, directory: Path, database_url: str) -> str:
+    """Generate the records (or reuse the files in ``directory``) and import them into
+    ``database_url``; say how long each took."""
+    paths = {source: directory / f"{source}.csv" for source in SOURCES}
     started = time.perf_counter()
-    paths = generate(records, seed, directory)
+    if not all(path.exists() for path in paths.values()):
+        paths = generate(records, seed, directory)
     generated = time.perf_counter() - started
-    database_url, _ = create_throwaway("sqlite", "", directory)
     env = {**os.environ, "PATRON_DATABASE_URL": database_url, "PATRON_ENVIRONMENT": "development"}
     started = time.perf_counter()
     for source, path in paths.items():
@@ -55,8 +54,19 @@ def _imported(records: int, seed: int, directory: Path) -> tuple[Path, str]:
             capture_output=True,
         )
     imported = time.perf_counter() - started
+    return f"generated in {generated:.0f}s, imported in {imported:.0f}s"
+
+
+def _sqlite_imported(records: int, seed: int, directory: Path) -> tuple[Path, str]:
+    """The records imported, unresolved, in ``directory/imported.db`` (reused when it is
+    already there)."""
+    database = directory / "imported.db"
+    if database.exists():
+        return database, "reused the imported store"
+    database_url, _ = create_throwaway("sqlite", "", directory)
+    set_up = _import(records, seed, directory, database_url)
     (directory / "bench.db").rename(database)
-    return database, f"generated in {generated:.0f}s, imported in {imported:.0f}s"
+    return database, set_up
 
 
 def _resolve(
@@ -92,30 +102,43 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--records", type=int, default=100_000)
     parser.add_argument("--seed", type=int, default=2026)
+    parser.add_argument("--engine", choices=("sqlite", "postgresql"), default="sqlite")
+    parser.add_argument("--postgres", default=DEFAULT_POSTGRES)
     parser.add_argument(
-        "--keep", type=Path, help="Keep the generated and imported store here, and reuse it."
+        "--keep",
+        type=Path,
+        help="Keep the generated files (and the imported SQLite store) here, and reuse them.",
     )
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory(prefix="patron-records-") as tmp:
         directory = args.keep or Path(tmp)
         directory.mkdir(parents=True, exist_ok=True)
-        imported, set_up = _imported(args.records, args.seed, directory)
-        # Each run resolves a copy: the imported store stays as it was for the next.
-        run = directory / "run.db"
-        shutil.copyfile(imported, run)
-        try:
-            batches, golden, done = _resolve(f"sqlite:///{run}")
-        finally:
-            for suffix in ("", "-wal", "-shm"):
-                Path(f"{run}{suffix}").unlink(missing_ok=True)
+        if args.engine == "postgresql":
+            # A new database each run, imported again: the generated files are kept.
+            database_url, drop = create_throwaway("postgresql", args.postgres, directory)
+            try:
+                set_up = _import(args.records, args.seed, directory, database_url)
+                batches, golden, done = _resolve(database_url)
+            finally:
+                drop()
+        else:
+            imported, set_up = _sqlite_imported(args.records, args.seed, directory)
+            # Each run resolves a copy: the imported store stays as it was for the next.
+            run = directory / "run.db"
+            shutil.copyfile(imported, run)
+            try:
+                batches, golden, done = _resolve(f"sqlite:///{run}")
+            finally:
+                for suffix in ("", "-wal", "-shm"):
+                    Path(f"{run}{suffix}").unlink(missing_ok=True)
 
     records = sum(count for count, _ in batches)
     seconds = sum(elapsed for _, elapsed in batches)
     tenth = max(1, len(batches) // 10)
     first = statistics.median(elapsed / count for count, elapsed in batches[:tenth])
     last = statistics.median(elapsed / count for count, elapsed in batches[-tenth:])
-    print(f"{args.records:,} records: {set_up}")
+    print(f"{args.records:,} records on {args.engine}: {set_up}")
     print(
         f"resolved {records:,} records in {len(batches)} batches, {seconds:.1f}s "
         f"({records / seconds:,.0f} records/s); golden records {golden:.1f}s"
