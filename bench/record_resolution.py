@@ -18,11 +18,8 @@ the first tenth's: a ratio well above 1 means that a batch's cost grows with the
 from __future__ import annotations
 
 import argparse
-import os
 import shutil
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
 from datetime import timedelta
@@ -32,28 +29,17 @@ from benchdb import DEFAULT_POSTGRES, create_throwaway
 from patron import identity, profiles
 from patron.settings import Environment, Settings
 from patron.storage import make_engine, make_session_factory
-from splink_resolve import SOURCES, generate
+from splink_resolve import SOURCES, generate, import_files
 
 
 def _import(records: int, seed: int, directory: Path, database_url: str) -> str:
     """Generate the records (or reuse the files in ``directory``) and import them into
     ``database_url``; say how long each took."""
-    paths = {source: directory / f"{source}.csv" for source in SOURCES}
     started = time.perf_counter()
-    if not all(path.exists() for path in paths.values()):
-        paths = generate(records, seed, directory)
+    if not all((directory / f"{source}.csv").exists() for source in SOURCES):
+        generate(records, seed, directory)
     generated = time.perf_counter() - started
-    env = {**os.environ, "PATRON_DATABASE_URL": database_url, "PATRON_ENVIRONMENT": "development"}
-    started = time.perf_counter()
-    for source, path in paths.items():
-        command = ["import", "customers", str(path), "--source", source]
-        subprocess.run(
-            [sys.executable, "-m", "patron", *command, "--channel", SOURCES[source]],
-            env=env,
-            check=True,
-            capture_output=True,
-        )
-    imported = time.perf_counter() - started
+    imported = import_files(directory, database_url)
     return f"generated in {generated:.0f}s, imported in {imported:.0f}s"
 
 
