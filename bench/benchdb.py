@@ -1,7 +1,11 @@
-"""Throw-away, migrated databases for the benchmarks: an SQLite file or a PostgreSQL database."""
+"""Throw-away, migrated databases for the benchmarks (an SQLite file or a PostgreSQL
+database), and ``patron`` commands run against them."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import uuid
 from typing import TYPE_CHECKING
 
@@ -47,3 +51,19 @@ def create_throwaway(
 
     migrations.upgrade(url)
     return url, drop
+
+
+def run_patron(database_url: str, *args: str) -> str:
+    """Run one ``patron`` command on the database, in a process of its own, as a user would;
+    its standard output. A failed command stops the benchmark with its error output."""
+    env = {**os.environ, "PATRON_DATABASE_URL": database_url, "PATRON_ENVIRONMENT": "development"}
+    result = subprocess.run(
+        [sys.executable, "-m", "patron", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+    )
+    if result.returncode != 0:
+        raise SystemExit(f"patron {' '.join(args)} failed:\n{result.stderr[-4000:]}")
+    return result.stdout

@@ -27,9 +27,6 @@ import contextlib
 import csv
 import itertools
 import json
-import os
-import subprocess
-import sys
 import tempfile
 import time
 from dataclasses import dataclass, field
@@ -38,7 +35,7 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from benchdb import create_throwaway
+from benchdb import create_throwaway, run_patron
 from patron.identity.models import Identifier, Profile
 from patron.ingest.models import Event, Source, SourceRecord
 from patron.settings import Environment, Settings
@@ -95,24 +92,6 @@ class Quality:
             "missing_records": self.missing,
             "delivered": {"records": self.delivered_records, **self.delivered.as_json()},
         }
-
-
-def _patron(database_url: str, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {
-        **os.environ,
-        "PATRON_DATABASE_URL": database_url,
-        "PATRON_ENVIRONMENT": "development",
-    }
-    result = subprocess.run(
-        [sys.executable, "-m", "patron", *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        check=False,
-    )
-    if result.returncode != 0:
-        raise SystemExit(f"patron {' '.join(args)} failed:\n{result.stderr}")
-    return result
 
 
 def _read_truth(world: Path) -> tuple[dict[Record, str], dict[Record, set[str]]]:
@@ -304,10 +283,10 @@ def main() -> None:
         generate_world(world, customers=args.customers, seed=args.seed)
         database_url, drop = create_throwaway("sqlite", "", workdir)
         try:
-            _patron(database_url, "import", "world", str(world))
+            run_patron(database_url, "import", "world", str(world))
             rules_file = workdir / "rules.json"
             rules_file.write_text(json.dumps(IDENTITY_RULES))
-            _patron(database_url, "identity", "rules", "set", str(rules_file))
+            run_patron(database_url, "identity", "rules", "set", str(rules_file))
             imported = time.perf_counter()
             settings = Settings(environment=Environment.DEVELOPMENT, database_url=database_url)
             engine = make_engine(database_url)
@@ -322,16 +301,16 @@ def main() -> None:
             person, mess = _read_truth(world)
             delivered = _delivered(database_url)
             deterministic_export = workdir / "deterministic.jsonl"
-            _patron(database_url, "profiles", "export", "--out", str(deterministic_export))
+            run_patron(database_url, "profiles", "export", "--out", str(deterministic_export))
             deterministic = score(
                 person,
                 mess,
                 _customers_of(database_url, deterministic_export, set(person)),
                 delivered,
             )
-            summary = json.loads(_patron(database_url, "resolve", "--json").stdout)
+            summary = json.loads(run_patron(database_url, "resolve", "--json"))
             final_export = workdir / "customers.jsonl"
-            _patron(database_url, "profiles", "export", "--out", str(final_export))
+            run_patron(database_url, "profiles", "export", "--out", str(final_export))
             final = score(
                 person, mess, _customers_of(database_url, final_export, set(person)), delivered
             )
