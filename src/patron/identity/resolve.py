@@ -85,7 +85,7 @@ from patron.identity.names import clean_first_name, first_names_disagree
 from patron.identity.rules import IdentityRules, current_rules
 from patron.identity.traits import TraitUpdate, fill_records_from_traits, record_fields
 from patron.ingest.models import Event, Order, Source, SourceRecord
-from patron.storage import bind_value, dialect_insert, execute_many, keys_join, utcnow
+from patron.storage import dialect_insert, execute_many, keys_join, utcnow
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Sequence
@@ -557,12 +557,11 @@ def _insert_rows(session: Session, entity: Any, rows: list[dict[str, Any]]) -> N
             {name: [row[name] for row in rows] for name in columns},
         )
         return
+    dialect = connection.dialect
     for name in columns:
-        if table.c[name].type.dialect_impl(connection.dialect).bind_processor(connection.dialect):
-            bound = {
-                value: bind_value(connection, table.c[name], value)
-                for value in {row[name] for row in rows}
-            }
+        process = table.c[name].type.dialect_impl(dialect).bind_processor(dialect)
+        if process is not None:
+            bound = {value: process(value) for value in {row[name] for row in rows}}
             rows = [{**row, name: bound[row[name]]} for row in rows]
     execute_many(connection, insert(table), rows)
 

@@ -17,7 +17,7 @@ the source and the source's record id it came from, the rule, and when that reco
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -179,12 +179,10 @@ def _pick_record(
         best_rank = min(_trust_rank(r, policy.trusted_sources) for r in candidates)
         candidates = [r for r in candidates if _trust_rank(r, policy.trusted_sources) == best_rank]
     elif policy.rule is SurvivorshipRule.MOST_FREQUENT:
-        keys = {r.source_record_id: key_of(r) for r in candidates}
-        counts: dict[str, int] = defaultdict(int)
-        for key in keys.values():
-            counts[key] += 1
+        keys = [key_of(r) for r in candidates]
+        counts = Counter(keys)
         top = max(counts.values())
-        candidates = [r for r in candidates if counts[keys[r.source_record_id]] == top]
+        candidates = [r for r, key in zip(candidates, keys, strict=True) if counts[key] == top]
     return max(candidates, key=_recency)
 
 

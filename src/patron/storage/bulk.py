@@ -78,24 +78,21 @@ def keys_join(
     if not keys:
         msg = "keys_join needs at least one key"
         raise ValueError(msg)
+    table: FromClause
+    members: list[ColumnElement[Any]]
     if dialect.name == "postgresql":
-        arrays = [
-            sql_cast(
-                bindparam(f"{name}_{number}", [key[number] for key in keys]),
-                postgresql.ARRAY(member.type),
-            )
-            for number, member in enumerate(columns)
-        ]
         names = [f"{name}_{number}" for number in range(len(columns))]
-        unnested = func.unnest(*arrays).table_valued(*names).render_derived(name=name)
-        members: list[ColumnElement[Any]] = [unnested.c[key] for key in names]
-        table: FromClause = unnested
-    else:
-        rows = func.json_each(bindparam(name, orjson.dumps([tuple(key) for key in keys]).decode()))
-        each = rows.table_valued("value").alias(name)
-        members = [
-            func.json_extract(each.c.value, f"$[{number}]") for number in range(len(columns))
+        arrays = [
+            sql_cast(bindparam(array, [key[number] for key in keys]), postgresql.ARRAY(member.type))
+            for number, (array, member) in enumerate(zip(names, columns, strict=True))
         ]
-        table = each
+        table = func.unnest(*arrays).table_valued(*names).render_derived(name=name)
+        members = [table.c[array] for array in names]
+    else:
+        each = func.json_each(bindparam(name, orjson.dumps([tuple(key) for key in keys]).decode()))
+        table = each.table_valued("value").alias(name)
+        members = [
+            func.json_extract(table.c.value, f"$[{number}]") for number in range(len(columns))
+        ]
     condition = and_(*(column == key for column, key in zip(columns, members, strict=True)))
     return table, condition
